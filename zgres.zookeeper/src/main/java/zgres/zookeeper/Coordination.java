@@ -1,0 +1,31 @@
+package zgres.zookeeper;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The runtime's connection to ZooKeeper (an external ensemble, or the embedded server when no connect string is
+ * configured).
+ */
+@ProviderType
+public interface Coordination {
+
+    /** @return the ZooKeeper connect string clients use */
+    String connectString();
+
+    /** @return the znode layout under the configured root */
+    ZkPaths paths();
+
+    /** @return the shared, started client (readers, shell); do not close it */
+    CuratorFramework client();
+
+    /**
+     * Creates a client with a session of its own (each deadman owns one: its lease rests on it).
+     *
+     * @param name used in logs and thread names
+     * @param sessionTimeoutMs requested session timeout; the server may clamp it (see
+     *        {@code getZookeeperClient().getZooKeeper().getSessionTimeout()})
+     * @return a client that is not started yet; the caller starts and closes it
+     */
+    CuratorFramework newClient(String name, int sessionTimeoutMs);
+}
