@@ -1,0 +1,182 @@
+package zgres.deadman;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import zgres.api.deadman.HealthVeto;
+import zgres.api.deadman.MetadataProvider;
+import zgres.deadman.pg.PgNode;
+import zgres.deadman.pg.PgTools;
+import zgres.zookeeper.Coordination;
+
+/**
+ * A deadman per local PostgreSQL cluster: one instance per factory configuration {@code zgres.deadman~<name>}.
+ * Property names use {@code _}: OSGi maps a method {@code a__b()} to the property {@code a_b}.
+ */
+@Component(service = DeadmanComponent.class, configurationPid = DeadmanComponent.PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE)
+@Designate(ocd = DeadmanComponent.Config.class, factory = true)
+public class DeadmanComponent {
+    public static final String PID = "zgres.deadman";
+    private static final Logger LOG = LoggerFactory.getLogger(DeadmanComponent.class);
+
+    @ObjectClassDefinition(name = "zgres deadman", description = "One PostgreSQL cluster managed by zgres")
+    public @interface Config {
+        @AttributeDefinition(description = "Database group ([A-Za-z0-9][A-Za-z0-9.-]*)")
+        String group();
+
+        @AttributeDefinition(description = "Address other nodes and clients reach this PostgreSQL at")
+        String host() default "127.0.0.1";
+
+        @AttributeDefinition(description = "PostgreSQL port", min = "1", max = "65535")
+        int port();
+
+        @AttributeDefinition(description = "PostgreSQL data directory (absolute)")
+        String data__dir();
+
+        @AttributeDefinition(description = "Directory of the PostgreSQL 15 binaries")
+        String pg__bin() default "/usr/lib/postgresql/15/bin";
+
+        @AttributeDefinition(description = "OS user that runs PostgreSQL (default: postgres when root, else the "
+                + "current user)")
+        String pg__user() default "";
+
+        @AttributeDefinition(description = "Database published in /conn")
+        String dbname() default "postgres";
+
+        @AttributeDefinition(description = "Superuser the deadman connects as (also used by pg_rewind)")
+        String superuser() default "postgres";
+
+        @AttributeDefinition(description = "Superuser password (local file only, never ZooKeeper)",
+                type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD)
+        String superuser__password() default "";
+
+        @AttributeDefinition(description = "Replication user")
+        String replication__user() default "replicator";
+
+        @AttributeDefinition(description = "Replication password (kept in a passfile)",
+                type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD)
+        String replication__password() default "";
+
+        @AttributeDefinition(description = "PostgreSQL log file (default: <data_dir>.log)")
+        String log__file() default "";
+
+        @AttributeDefinition(description = "Never promote this node automatically")
+        boolean nofailover() default false;
+
+        @AttributeDefinition(description = "Higher wins among equally advanced candidates")
+        int priority() default 0;
+
+        @AttributeDefinition(description = "ZooKeeper session timeout, ms: the lease and failover time rest on it")
+        int session__timeout__ms() default 6000;
+
+        @AttributeDefinition(description = "Loop interval, ms (the loop also wakes on every relevant change)")
+        int loop__wait__ms() default 1000;
+
+        @AttributeDefinition(description = "Minimum interval between /state writes that only move LSNs, ms")
+        int state__interval__ms() default 2000;
+
+        @AttributeDefinition(description = "Safety margin subtracted from the lease, ms (0: max(100, T/10))")
+        int lease__margin__ms() default 0;
+
+        @AttributeDefinition(description = "Replicas further behind the master's last position are not promoted, "
+                + "bytes")
+        long maximum__lag__on__failover() default 1048576;
+
+        @AttributeDefinition(description = "How long the lock must be free before the best candidate takes it, ms")
+        int election__delay__ms() default 300;
+
+        @AttributeDefinition(description = "When the best candidate has not taken the lock after this, the next "
+                + "may, ms")
+        int election__timeout__ms() default 3000;
+
+        @AttributeDefinition(description = "A master whose PostgreSQL stays down longer gives up the lock, ms")
+        int crash__restart__timeout__ms() default 20000;
+
+        @AttributeDefinition(description = "A standby on an older timeline not streaming for this long is rewound, "
+                + "ms")
+        int follow__timeout__ms() default 10000;
+
+        @AttributeDefinition(description = "When pg_rewind fails: reclone (pg_basebackup again) or stop")
+        String rewind__failure() default "reclone";
+
+        @AttributeDefinition(description = "postgresql.conf settings (name = value) written at initdb")
+        String[] pg__parameters() default {};
+
+        @AttributeDefinition(description = "Extra pg_hba.conf lines written at initdb")
+        String[] pg__hba() default {};
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<HealthVeto> vetoes = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<MetadataProvider> metadata = new CopyOnWriteArrayList<>();
+
+    private final Deadman deadman;
+
+    @Activate
+    public DeadmanComponent(Config config, BundleContext context, @Reference Coordination zk) throws Exception {
+        DeadmanSettings s = DeadmanSettings.from(config);
+        PgNode pg = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()));
+        deadman = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), pg,
+                () -> bundles(context), () -> vetoes, () -> metadata);
+        deadman.start();
+    }
+
+    /** Takes new values live; a value that cannot change live, or an invalid one, is rejected and logged. */
+    @Modified
+    void modified(Config config) {
+        try {
+            deadman.update(DeadmanSettings.from(config));
+            LOG.info("[{}] configuration updated live", deadman.id());
+        } catch (IllegalArgumentException e) {
+            LOG.error("[{}] rejected new configuration, keeping the last good one: {}", deadman.id(), e.getMessage());
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        deadman.close();
+    }
+
+    public Deadman deadman() {
+        return deadman;
+    }
+
+    static Map<String, String> bundles(BundleContext context) {
+        Map<String, String> m = new TreeMap<>();
+        try {
+            for (Bundle b : context.getBundles()) {
+                String bsn = b.getSymbolicName();
+                if (bsn != null && bsn.startsWith("zgres.") && b.getState() == Bundle.ACTIVE) {
+                    m.put(bsn, b.getVersion().toString());
+                }
+            }
+        } catch (IllegalStateException e) {
+            // framework stopping
+        }
+        return m;
+    }
+}

@@ -1,0 +1,233 @@
+package zgres.deadman.ha;
+
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import zgres.api.ConnInfo;
+import zgres.api.NodeId;
+import zgres.api.NodeState;
+import zgres.api.Role;
+import zgres.deadman.pg.ControlData;
+
+/**
+ * The deadman's decision logic: one pure function from an {@link Observation} to a {@link Decision}. Each situation
+ * is a small method returning the action and its reason in words; nothing here touches ZooKeeper or PostgreSQL.
+ *
+ * <p>Safety rules it never breaks: PostgreSQL runs as a writable primary only while this node holds the lock with
+ * its current session and a valid lease; a primary without the lock is fenced; a node whose system identifier
+ * differs from the group's db-id never joins; a cluster that was a primary while another node holds the lock is
+ * rewound before it follows.
+ */
+public final class Decider {
+    private final Policy policy;
+
+    public Decider(Policy policy) {
+        this.policy = policy;
+    }
+
+    public Decision decide(Observation o) {
+        if (!o.connected()) {
+            return disconnected(o);
+        }
+        Local local = o.local();
+        String dbId = o.group().dbId();
+        String sysId = local.systemId();
+        if (local.dataDir() == Local.DataDir.GARBAGE) {
+            return Decision.of(Action.REFUSE, "data directory is not empty and holds no PostgreSQL cluster: "
+                    + "refusing to touch it");
+        }
+        if (!dbId.isEmpty() && !sysId.isEmpty() && !dbId.equals(sysId)) {
+            return Decision.of(Action.REFUSE, "system identifier " + sysId + " differs from the group's db-id "
+                    + dbId + ": this data belongs to another cluster, not joining the group");
+        }
+        if (local.dataDir() == Local.DataDir.EMPTY) {
+            return emptyDataDirectory(o);
+        }
+        if (!local.running()) {
+            return notRunning(o);
+        }
+        if (!local.status().reachable()) {
+            return unreachable(o);
+        }
+        return local.status().inRecovery() ? standby(o) : primary(o);
+    }
+
+    // ------------------------------------------------------------------ situations
+
+    private Decision disconnected(Observation o) {
+        if (o.local().primary()) {
+            return Decision.of(Action.WAIT, "ZooKeeper unreachable: not master any more (the lease is not renewed; "
+                    + "the dead man's switch fences PostgreSQL when it runs out)");
+        }
+        return Decision.of(Action.WAIT, "ZooKeeper unreachable: no automatic action");
+    }
+
+    private Decision emptyDataDirectory(Observation o) {
+        if (o.group().dbId().isEmpty()) {
+            return switch (o.lock()) {
+                case NONE -> Decision.of(Action.BOOTSTRAP, "empty data directory and no db-id: bootstrapping the "
+                        + "group with initdb (taking the lock first)");
+                case MINE -> Decision.of(Action.BOOTSTRAP, "empty data directory, no db-id and we hold the lock: "
+                        + "bootstrapping");
+                default -> Decision.of(Action.WAIT, "empty data directory: another node is bootstrapping the group");
+            };
+        }
+        Optional<NodeId> master = o.group().master();
+        if (o.lock() == LockOwner.OTHER && master.isPresent() && o.group().masterConn().isPresent()) {
+            return Decision.of(Action.CLONE, master.get(), "empty data directory: cloning from master "
+                    + master.get().address() + " with pg_basebackup");
+        }
+        if (o.lock() == LockOwner.MINE_STALE) {
+            return Decision.of(Action.DELETE_STALE_LOCK, "empty data directory but the lock names us (an earlier "
+                    + "session): deleting it");
+        }
+        return Decision.of(Action.WAIT, "empty data directory: waiting for a healthy master to clone from");
+    }
+
+    private Decision notRunning(Observation o) {
+        Local local = o.local();
+        boolean wasPrimary = !local.standbySignal() && local.control().map(ControlData::wasPrimary).orElse(false);
+        switch (o.lock()) {
+            case MINE -> {
+                if (local.downForMs() > policy.crashRestartTimeoutMs()) {
+                    return Decision.of(Action.RELEASE_LOCK, "PostgreSQL has been down for " + local.downForMs()
+                            + " ms (crash_restart_timeout " + policy.crashRestartTimeoutMs() + " ms): giving up the "
+                            + "lock so that the best replica takes over");
+                }
+                if (o.group().timeline() > local.timeline() && local.timeline() > 0) {
+                    return Decision.of(Action.RELEASE_LOCK, "local timeline " + local.timeline()
+                            + " is older than the group's " + o.group().timeline() + ": giving up the lock");
+                }
+                if (!wasPrimary) {
+                    return Decision.of(Action.START_STANDBY, "holding the lock with a standby that does not run: "
+                            + "starting it, then promoting");
+                }
+                if (!o.leaseValid()) {
+                    return Decision.of(Action.WAIT, "holding the lock but the lease is not confirmed: not starting "
+                            + "PostgreSQL as master yet");
+                }
+                return Decision.of(Action.START_MASTER, "PostgreSQL is down while we hold the lock: restarting it "
+                        + "in place (crash recovery loses nothing)");
+            }
+            case MINE_STALE -> {
+                return Decision.of(Action.DELETE_STALE_LOCK, "the lock names us but belongs to an earlier session "
+                        + "and PostgreSQL does not run here: deleting it so that the group can elect a master");
+            }
+            case OTHER -> {
+                NodeId m = o.group().master().orElseThrow();
+                Optional<ConnInfo> mc = o.group().masterConn();
+                if (wasPrimary) {
+                    if (mc.isEmpty()) {
+                        return Decision.of(Action.WAIT, "this cluster was a primary and " + m.address()
+                                + " holds the lock but is not healthy: waiting to rewind from it");
+                    }
+                    return Decision.of(Action.REWIND, m, "this cluster was a primary and " + m.address()
+                            + " is master now: rewinding before following it");
+                }
+                return Decision.of(Action.START_STANDBY, m, "starting as a standby of " + m.address());
+            }
+            default -> {
+                return Decision.of(Action.START_STANDBY, wasPrimary
+                        ? "no master: starting this former primary as a standby so that it takes part in the election"
+                        : "no master: starting as a standby to take part in the election");
+            }
+        }
+    }
+
+    private Decision unreachable(Observation o) {
+        return Decision.of(Action.WAIT, "PostgreSQL runs but does not answer yet: " + o.local().status().error());
+    }
+
+    private Decision primary(Observation o) {
+        return switch (o.lock()) {
+            case MINE -> Decision.of(Action.NONE, "master, holding the lock");
+            case OTHER -> Decision.of(Action.FENCE, "PostgreSQL is writable but " + o.group().master().orElseThrow()
+                    .address() + " holds the lock: fencing");
+            case MINE_STALE -> Decision.of(Action.FENCE, "PostgreSQL is writable but the lock belongs to an earlier "
+                    + "session of ours: fencing");
+            case NONE -> Decision.of(Action.FENCE, "PostgreSQL is writable but nobody holds the lock: fencing");
+        };
+    }
+
+    private Decision standby(Observation o) {
+        Local local = o.local();
+        switch (o.lock()) {
+            case MINE -> {
+                return Decision.of(Action.PROMOTE, "holding the lock: promoting");
+            }
+            case MINE_STALE -> {
+                return Decision.of(Action.DELETE_STALE_LOCK, "the lock names us but belongs to an earlier session "
+                        + "and we are a standby: deleting it");
+            }
+            case OTHER -> {
+                NodeId m = o.group().master().orElseThrow();
+                Optional<ConnInfo> mc = o.group().masterConn();
+                if (mc.isEmpty()) {
+                    return Decision.of(Action.WAIT, "master " + m.address() + " holds the lock but is not healthy");
+                }
+                if (!m.address().equals(local.configuredUpstream())) {
+                    return Decision.of(Action.FOLLOW, m, "following the new master " + m.address()
+                            + (local.configuredUpstream().isEmpty() ? "" : " (was " + local.configuredUpstream() + ")"));
+                }
+                Optional<NodeState> ms = o.group().state(m);
+                int masterTimeline = ms.map(NodeState::timeline).orElse(0);
+                if (local.notStreamingForMs() > policy.followTimeoutMs() && masterTimeline > local.timeline()) {
+                    return Decision.of(Action.REWIND, m, "not streaming from " + m.address() + " for "
+                            + local.notStreamingForMs() + " ms and on timeline " + local.timeline() + " (master on "
+                            + masterTimeline + "): rewinding");
+                }
+                return Decision.of(Action.NONE, local.status().streaming() ? "streaming from " + m.address()
+                        : "following " + m.address() + " (not streaming yet)");
+            }
+            default -> {
+                return election(o);
+            }
+        }
+    }
+
+    private Decision election(Observation o) {
+        if (o.group().paused()) {
+            return Decision.of(Action.WAIT, "lock free but the group is paused: no automatic failover");
+        }
+        Local local = o.local();
+        String why = null;
+        if (o.tags().nofailover()) {
+            why = "tagged nofailover";
+        }
+        Election.Candidate me = new Election.Candidate(o.me(), local.lsn(), local.timeline(), o.tags().priority());
+        Election.Ranking r = Election.rank(o.group(), me, why == null, why, o.lastMasterLsn(),
+                policy.maximumLagOnFailover());
+        if (r.ranked().stream().noneMatch(c -> c.id().equals(o.me()))) {
+            String mine = r.excluded().stream().filter(e -> e.startsWith(o.me().address() + ":")).findFirst()
+                    .orElse("not a candidate");
+            return Decision.of(Action.WAIT, "lock free; not a candidate: " + mine);
+        }
+        if (o.lockFreeForMs() < policy.electionDelayMs()) {
+            return Decision.of(Action.WAIT, "lock free for " + o.lockFreeForMs() + " ms: publishing fresh positions "
+                    + "for " + policy.electionDelayMs() + " ms before the election");
+        }
+        // candidates ranked above us that did not take the lock within the election timeout are skipped
+        long overdue = (o.lockFreeForMs() - policy.electionDelayMs()) / Math.max(1, policy.electionTimeoutMs());
+        int myRank = 0;
+        while (!r.ranked().get(myRank).id().equals(o.me())) {
+            myRank++;
+        }
+        String peers = r.ranked().stream().map(Election.Candidate::toString).collect(Collectors.joining(", "));
+        String others = r.excluded().isEmpty() ? "" : "; not candidates: " + String.join("; ", r.excluded());
+        if (myRank == 0) {
+            return Decision.of(Action.TAKE_LOCK, "lock free; best candidate by received LSN " + me.lsn()
+                    + " (candidates: " + peers + others + ")");
+        }
+        if (myRank <= overdue) {
+            return Decision.of(Action.TAKE_LOCK, "lock free for " + o.lockFreeForMs() + " ms and the "
+                    + myRank + " better candidate(s) did not take it: taking it (candidates: " + peers + others + ")");
+        }
+        return Decision.of(Action.WAIT, "lock free; best candidate is " + r.ranked().get(0)
+                + ", we rank " + (myRank + 1));
+    }
+
+    /** @return true when {@code s} says its node is a healthy standby */
+    static boolean healthyReplica(NodeState s) {
+        return s.role() == Role.REPLICA && s.healthy();
+    }
+}

@@ -1,0 +1,43 @@
+package zgres.deadman.pg;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/** What {@code pg_controldata} says about a stopped (or crashed) cluster. */
+public record ControlData(String systemId, String state, int timeline) {
+
+    /** @return true when the cluster last ran as a primary (not in recovery) */
+    public boolean wasPrimary() {
+        return state.equals("in production") || state.equals("shut down") || state.equals("shutting down");
+    }
+
+    /** @return true when the cluster was shut down cleanly */
+    public boolean cleanShutdown() {
+        return state.startsWith("shut down");
+    }
+
+    public static ControlData read(PgTools tools, java.nio.file.Path dataDir) throws IOException {
+        Exec.Result r = tools.require(Duration.ofSeconds(30), Map.of("LC_ALL", "C"), "pg_controldata", "-D",
+                dataDir.toString());
+        return parse(r.output());
+    }
+
+    static ControlData parse(String output) throws IOException {
+        Map<String, String> m = new HashMap<>();
+        for (String line : output.split("\n")) {
+            int c = line.indexOf(':');
+            if (c > 0) {
+                m.put(line.substring(0, c).trim(), line.substring(c + 1).trim());
+            }
+        }
+        String id = m.get("Database system identifier");
+        String state = m.get("Database cluster state");
+        String tli = m.get("Latest checkpoint's TimeLineID");
+        if (id == null || state == null || tli == null) {
+            throw new IOException("unexpected pg_controldata output: " + output.strip());
+        }
+        return new ControlData(id, state, Integer.parseInt(tli));
+    }
+}

@@ -1,0 +1,449 @@
+package zgres.deadman.pg;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import zgres.api.ConnInfo;
+
+/**
+ * One local PostgreSQL cluster: its data directory, the binaries that create, clone, rewind and start it, and the
+ * supervisor that runs it. Not thread-safe: only the deadman's loop calls it.
+ */
+public final class PgNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PgNode.class);
+
+    /** Everything PgNode needs to know about the node. */
+    public record Spec(String name, String host, int port, Path dataDir, String dbname, String superuser,
+            String superuserPassword, String replicationUser, String replicationPassword, Path logFile,
+            List<String> parameters, List<String> hba) {}
+
+    private final Spec spec;
+    private final PgTools tools;
+    private final Path runDir;
+    private final Path passfile;
+    private final Path script;
+    private final LocalConnection jdbc;
+    private volatile Supervisor supervisor;
+
+    public PgNode(Spec spec, PgTools tools) throws IOException {
+        this.spec = spec;
+        this.tools = tools;
+        this.runDir = spec.dataDir().toAbsolutePath().resolveSibling(spec.dataDir().getFileName() + ".zgres");
+        this.passfile = runDir.resolve("pgpass");
+        this.script = runDir.resolve("supervisor.pl");
+        this.jdbc = new LocalConnection(spec.host(), spec.port(), spec.dbname(), spec.superuser(),
+                spec.superuserPassword());
+        tools.createDirectory(runDir, "rwx------");
+        try (InputStream in = PgNode.class.getResourceAsStream("/zgres/deadman/supervisor.pl")) {
+            if (in == null) {
+                throw new IOException("supervisor.pl is missing from the deadman bundle");
+            }
+            Files.write(script, in.readAllBytes());
+        }
+        writePassfile();
+    }
+
+    public Spec spec() {
+        return spec;
+    }
+
+    public PgTools tools() {
+        return tools;
+    }
+
+    public Path dataDir() {
+        return spec.dataDir();
+    }
+
+    public LocalConnection jdbc() {
+        return jdbc;
+    }
+
+    public Optional<Supervisor> supervisor() {
+        return Optional.ofNullable(supervisor);
+    }
+
+    // ------------------------------------------------------------------ data directory
+
+    /** @return true when the data directory is missing or empty */
+    public boolean dataDirEmpty() throws IOException {
+        Path d = spec.dataDir();
+        if (!Files.exists(d)) {
+            return true;
+        }
+        try (Stream<Path> s = Files.list(d)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    /** @return true when the data directory holds a PostgreSQL cluster */
+    public boolean isCluster() {
+        return Files.isRegularFile(spec.dataDir().resolve("PG_VERSION"))
+                && Files.isRegularFile(spec.dataDir().resolve("global/pg_control"));
+    }
+
+    public boolean hasStandbySignal() {
+        return Files.exists(spec.dataDir().resolve("standby.signal"));
+    }
+
+    public ControlData controlData() throws IOException {
+        return ControlData.read(tools, spec.dataDir());
+    }
+
+    /** Deletes the data directory's contents (never while PostgreSQL runs). */
+    public void wipe() throws IOException {
+        if (running()) {
+            throw new IllegalStateException("refusing to delete " + spec.dataDir() + " while PostgreSQL runs");
+        }
+        killStrayPostmaster();
+        Path d = spec.dataDir();
+        if (Files.exists(d)) {
+            try (Stream<Path> s = Files.walk(d)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    if (!p.equals(d)) {
+                        Files.delete(p);
+                    }
+                }
+            }
+        }
+        LOG.warn("[{}] deleted the contents of {}", spec.name(), d);
+    }
+
+    private void writePassfile() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        if (!spec.replicationPassword().isEmpty()) {
+            sb.append("*:*:*:").append(escapePass(spec.replicationUser())).append(':')
+                    .append(escapePass(spec.replicationPassword())).append('\n');
+        }
+        if (!spec.superuserPassword().isEmpty()) {
+            sb.append("*:*:*:").append(escapePass(spec.superuser())).append(':')
+                    .append(escapePass(spec.superuserPassword())).append('\n');
+        }
+        tools.writeFile(passfile, sb.toString(), "rw-------");
+    }
+
+    private static String escapePass(String s) {
+        return s.replace("\\", "\\\\").replace(":", "\\:");
+    }
+
+    private Map<String, String> env() {
+        return Map.of("PGPASSFILE", passfile.toString(), "LC_ALL", "C", "PGCONNECT_TIMEOUT", "5");
+    }
+
+    /** libpq connection string to another node, authenticating through the passfile. */
+    public String conninfo(ConnInfo to, String user, boolean replication) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("host=").append(q(to.host())).append(" port=").append(to.port()).append(" user=").append(q(user))
+                .append(" passfile=").append(q(passfile.toString())).append(" connect_timeout=3")
+                .append(" keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3");
+        if (replication) {
+            sb.append(" application_name=").append(q(spec.name()));
+        } else {
+            sb.append(" dbname=").append(q(to.dbname()));
+        }
+        return sb.toString();
+    }
+
+    private static String q(String v) {
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
+    // ------------------------------------------------------------------ creating a cluster
+
+    /** {@code initdb} (with checksums, so that pg_rewind works) and the zgres settings. */
+    public void initdb() throws IOException {
+        tools.createDirectory(spec.dataDir(), "rwx------");
+        String method = spec.superuserPassword().isEmpty() ? "trust" : "scram-sha-256";
+        List<String> args = new ArrayList<>(List.of("-D", spec.dataDir().toString(), "-U", spec.superuser(),
+                "--data-checksums", "-E", "UTF8", "--locale=C", "--auth-local=trust", "--auth-host=" + method));
+        Path pw = runDir.resolve("initdb.pw");
+        if (!spec.superuserPassword().isEmpty()) {
+            tools.writeFile(pw, spec.superuserPassword() + "\n", "rw-------");
+            args.add("--pwfile=" + pw);
+        }
+        try {
+            Exec.Result r = tools.run(Duration.ofMinutes(5), Map.of("LC_ALL", "C"), "initdb",
+                    args.toArray(String[]::new));
+            if (!r.ok()) {
+                throw new IOException(r.describe());
+            }
+        } finally {
+            Files.deleteIfExists(pw);
+        }
+        StringBuilder conf = new StringBuilder(Files.readString(spec.dataDir().resolve("postgresql.conf")));
+        conf.append("\n# ---- zgres (node identity - port, listen_addresses, cluster_name - is on the command line)\n");
+        for (String p : List.of("wal_level = replica", "hot_standby = on", "wal_log_hints = on",
+                "max_wal_senders = 10", "max_replication_slots = 10", "wal_keep_size = '256MB'",
+                "hot_standby_feedback = on", "wal_receiver_status_interval = '1s'", "wal_sender_timeout = '15s'",
+                "wal_receiver_timeout = '15s'", "wal_retrieve_retry_interval = '500ms'",
+                "log_line_prefix = '%m [%p] %q%u@%d '", "logging_collector = off")) {
+            conf.append(p).append('\n');
+        }
+        for (String p : spec.parameters()) {
+            conf.append(p).append('\n');
+        }
+        tools.writeFile(spec.dataDir().resolve("postgresql.conf"), conf.toString(), "rw-------");
+        StringBuilder hba = new StringBuilder(Files.readString(spec.dataDir().resolve("pg_hba.conf")));
+        hba.append("\n# ---- zgres\n");
+        String replMethod = spec.replicationPassword().isEmpty() ? "trust" : "scram-sha-256";
+        hba.append("host replication ").append(spec.replicationUser()).append(" all ").append(replMethod).append('\n');
+        hba.append("host all all all ").append(method).append('\n');
+        for (String h : spec.hba()) {
+            hba.append(h).append('\n');
+        }
+        tools.writeFile(spec.dataDir().resolve("pg_hba.conf"), hba.toString(), "rw-------");
+        LOG.info("[{}] initdb done in {}", spec.name(), spec.dataDir());
+    }
+
+    /** Creates the replication role on a freshly bootstrapped master. */
+    public void createReplicationRole() throws SQLException {
+        String pw = spec.replicationPassword().isEmpty() ? "" : " PASSWORD '"
+                + spec.replicationPassword().replace("'", "''") + "'";
+        String role = spec.replicationUser().replace("\"", "\"\"");
+        jdbc.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '"
+                + spec.replicationUser().replace("'", "''") + "') THEN CREATE ROLE \"" + role
+                + "\" WITH REPLICATION LOGIN" + pw + "; END IF; END $$", 30);
+    }
+
+    /** Clones the cluster from another node with {@code pg_basebackup} (streaming the WAL it needs). */
+    public void basebackup(ConnInfo from) throws IOException {
+        tools.createDirectory(spec.dataDir(), "rwx------");
+        Exec.Result r = tools.run(Duration.ofHours(6), env(), "pg_basebackup", "-D", spec.dataDir().toString(),
+                "-d", conninfo(from, spec.replicationUser(), true), "-X", "stream", "-c", "fast", "--no-password");
+        if (!r.ok()) {
+            throw new IOException(r.describe());
+        }
+        LOG.info("[{}] pg_basebackup from {} done", spec.name(), from.address());
+    }
+
+    /**
+     * Rewinds this (stopped) cluster onto {@code source}'s timeline. pg_rewind runs crash recovery first when the
+     * cluster was not shut down cleanly (a fenced master).
+     *
+     * @return pg_rewind's output
+     */
+    public String rewind(ConnInfo source) throws IOException {
+        if (running()) {
+            throw new IllegalStateException("pg_rewind needs PostgreSQL stopped");
+        }
+        killStrayPostmaster();
+        Files.deleteIfExists(spec.dataDir().resolve("standby.signal"));
+        Exec.Result r = tools.run(Duration.ofHours(2), env(), "pg_rewind", "--target-pgdata="
+                + spec.dataDir(), "--source-server=" + conninfo(source, spec.superuser(), false), "--no-password");
+        if (!r.ok()) {
+            throw new IOException(r.describe());
+        }
+        return r.output().strip();
+    }
+
+    /** Makes the stopped cluster a standby of {@code upstream} (or of nobody yet). */
+    public void configureStandby(Optional<ConnInfo> upstream) throws IOException {
+        tools.writeFile(spec.dataDir().resolve("standby.signal"), "", "rw-------");
+        AutoConf.update(tools, spec.dataDir(), Map.of("primary_conninfo",
+                upstream.map(u -> conninfo(u, spec.replicationUser(), true)).orElse(""),
+                "recovery_target_timeline", "latest"));
+    }
+
+    /** Points a running standby at another upstream: PostgreSQL reloads primary_conninfo without a restart. */
+    public void repoint(ConnInfo upstream) throws SQLException {
+        jdbc.execute("ALTER SYSTEM SET primary_conninfo = " + AutoConf.quote(conninfo(upstream,
+                spec.replicationUser(), true)), 10);
+        jdbc.execute("SELECT pg_reload_conf()", 10);
+    }
+
+    /** @return the upstream {@code host:port} of the primary_conninfo a standby is configured with, or empty */
+    public String configuredUpstream() {
+        try {
+            String ci = jdbc.queryOne("SELECT current_setting('primary_conninfo')", 5);
+            return upstreamOf(ci);
+        } catch (SQLException e) {
+            return "";
+        }
+    }
+
+    static String upstreamOf(String conninfo) {
+        if (conninfo == null || conninfo.isBlank()) {
+            return "";
+        }
+        String host = field(conninfo, "host");
+        String port = field(conninfo, "port");
+        return host.isEmpty() ? "" : host + ":" + (port.isEmpty() ? "5432" : port);
+    }
+
+    private static String field(String conninfo, String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|\\s)" + key
+                + "\\s*=\\s*('(?:[^'\\\\]|\\\\.)*'|\\S+)").matcher(conninfo);
+        if (!m.find()) {
+            return "";
+        }
+        String v = m.group(1);
+        if (v.startsWith("'")) {
+            v = v.substring(1, v.length() - 1).replace("\\'", "'").replace("\\\\", "\\");
+        }
+        return v;
+    }
+
+    // ------------------------------------------------------------------ running
+
+    /** @return true while our supervisor's postmaster runs */
+    public boolean running() {
+        return supervisor != null && supervisor.running();
+    }
+
+    /** The postgres command line: node identity on the command line, so that pg_rewind/basebackup keep it. */
+    List<String> postgresCommand() {
+        List<String> cmd = new ArrayList<>(List.of(tools.tool("postgres").toString(), "-D", spec.dataDir().toString(),
+                "-c", "port=" + spec.port(), "-c", "listen_addresses=" + spec.host(), "-c",
+                "cluster_name=" + spec.name()));
+        String sockets = runDir.toString().length() < 90 ? runDir.toString() : "";
+        cmd.addAll(List.of("-c", "unix_socket_directories=" + sockets));
+        return cmd;
+    }
+
+    /**
+     * Starts PostgreSQL under a new supervisor.
+     *
+     * @param armedDeadline the lease deadline when starting as master; empty for a standby
+     */
+    public Supervisor start(OptionalLong armedDeadline, Consumer<String> events) throws IOException {
+        if (running()) {
+            throw new IllegalStateException("PostgreSQL already runs");
+        }
+        if (!hasStandbySignal() && armedDeadline.isEmpty()) {
+            throw new IllegalStateException("refusing to start a primary without a lease");
+        }
+        killStrayPostmaster();
+        closeSupervisor();
+        supervisor = Supervisor.start(spec.name(), script, tools.user(), spec.logFile(), armedDeadline,
+                postgresCommand(), events);
+        LOG.info("[{}] started PostgreSQL (pid {}) as {}{}", spec.name(), supervisor.postmasterPid(),
+                hasStandbySignal() ? "standby" : "primary", armedDeadline.isPresent() ? ", dead man's switch armed"
+                        : "");
+        return supervisor;
+    }
+
+    /** Waits until PostgreSQL accepts connections. */
+    public boolean awaitReady(long timeoutMs) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (!running()) {
+                return false;
+            }
+            if (jdbc.probe().reachable()) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    /**
+     * Stops PostgreSQL: {@code INT} (fast: disconnects clients, sends all WAL to connected standbys, checkpoints) or
+     * {@code QUIT} (immediate). Fences it when it does not stop within {@code timeoutMs}.
+     */
+    public void stop(String signal, long timeoutMs) {
+        if (!running()) {
+            closeSupervisor();
+            return;
+        }
+        jdbc.close();
+        supervisor.stop(signal);
+        if (!supervisor.awaitExit(timeoutMs)) {
+            LOG.warn("[{}] PostgreSQL did not stop within {} ms: fencing it", spec.name(), timeoutMs);
+            supervisor.fence("did not stop within " + timeoutMs + " ms");
+            supervisor.awaitExit(10_000);
+        }
+        closeSupervisor();
+    }
+
+    /** Kills PostgreSQL and all its backends at once. */
+    public void fence(String reason) {
+        jdbc.close();
+        if (supervisor != null) {
+            supervisor.fence(reason);
+            supervisor.awaitExit(10_000);
+            closeSupervisor();
+        }
+        killStrayPostmaster();
+    }
+
+    /** Forgets a supervisor whose PostgreSQL has exited. */
+    public void closeSupervisor() {
+        if (supervisor != null && !supervisor.running()) {
+            supervisor.close();
+            supervisor = null;
+        }
+    }
+
+    /** {@code pg_promote()}: ends recovery (after replaying all WAL received) and makes this node writable. */
+    public void promote() throws SQLException {
+        String ok = jdbc.queryOne("SELECT pg_promote(true, 60)", 70);
+        if (!"t".equals(ok) && !"true".equals(ok)) {
+            throw new SQLException("pg_promote() returned " + ok);
+        }
+    }
+
+    /**
+     * Kills a postmaster that runs on our data directory without our supervisor (left over from a deadman that
+     * was killed together with its supervisor, or started by hand): it could accept writes outside any lease.
+     */
+    public void killStrayPostmaster() {
+        Path pidFile = spec.dataDir().resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+        } catch (IOException | RuntimeException e) {
+            return;
+        }
+        if (supervisor != null && supervisor.postmasterPid() == pid && supervisor.running()) {
+            return;
+        }
+        Optional<ProcessHandle> ph = ProcessHandle.of(pid);
+        if (ph.isEmpty() || !ph.get().info().command().map(c -> c.endsWith("postgres")).orElse(false)) {
+            return;
+        }
+        LOG.warn("[{}] a postmaster (pid {}) runs on {} outside zgres: killing it and its backends", spec.name(),
+                pid, spec.dataDir());
+        try {
+            new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+        } catch (IOException e) {
+            LOG.debug("kill -STOP failed: {}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        ph.get().children().forEach(ProcessHandle::destroyForcibly);
+        ph.get().destroyForcibly();
+        try {
+            ph.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.error("[{}] stray postmaster {} did not die", spec.name(), pid);
+        }
+    }
+
+    @Override
+    public void close() {
+        jdbc.close();
+        if (supervisor != null) {
+            supervisor.close();
+            supervisor = null;
+        }
+    }
+}
