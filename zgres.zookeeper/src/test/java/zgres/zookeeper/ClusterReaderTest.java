@@ -1,0 +1,72 @@
+package zgres.zookeeper;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
+import org.apache.curator.test.TestingServer;
+import org.junit.jupiter.api.Test;
+
+import zgres.api.ClusterSnapshot;
+import zgres.api.ConnInfo;
+import zgres.api.GroupState;
+import zgres.api.Lsn;
+import zgres.api.NodeId;
+import zgres.api.NodeState;
+import zgres.api.Role;
+import zgres.api.Tags;
+
+/** The reader against a real ZooKeeper server: snapshots per change, bad znodes ignored and reported. */
+class ClusterReaderTest {
+    @Test
+    void snapshotsFollowTheTreeAndIgnoreMalformedZnodes() throws Exception {
+        try (TestingServer zk = new TestingServer(true);
+                CuratorFramework c = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryOneTime(100))) {
+            c.start();
+            ZkPaths p = new ZkPaths("/zgres");
+            List<ClusterSnapshot> seen = new CopyOnWriteArrayList<>();
+            try (ClusterReader r = new ClusterReader(c, p, "test")) {
+                r.addListener(seen::add);
+                r.start();
+                assertThat(r.awaitInitialized(10, TimeUnit.SECONDS)).isTrue();
+                NodeId m = NodeId.parse("db_10.0.0.1:5432");
+                NodeId x = NodeId.parse("db_10.0.0.2:5432");
+                NodeState ms = new NodeState(m, Role.MASTER, "running", "", List.of(), 1, Lsn.of(10), Lsn.of(10),
+                        Lsn.of(10), 0, "7", Tags.NONE, false, Map.of(), Map.of(), Instant.now());
+                NodeState foreign = new NodeState(x, Role.REPLICA, "streaming", "", List.of(), 1, Lsn.of(5),
+                        Lsn.of(5), Lsn.ZERO, 0, "8", Tags.NONE, false, Map.of(), Map.of(), Instant.now());
+                c.create().creatingParentsIfNeeded().forPath(p.state(m), ZnodeCodec.writeState(ms));
+                c.create().creatingParentsIfNeeded().forPath(p.conn(m), ZnodeCodec.writeConn(new ConnInfo(
+                        "10.0.0.1", 5432, "postgres", "")));
+                c.create().creatingParentsIfNeeded().forPath(p.state(x), ZnodeCodec.writeState(foreign));
+                c.create().creatingParentsIfNeeded().forPath(p.conn(x), ZnodeCodec.writeConn(new ConnInfo(
+                        "10.0.0.2", 5432, "postgres", "")));
+                c.create().creatingParentsIfNeeded().forPath(p.lock("db"), "10.0.0.1:5432".getBytes());
+                c.create().creatingParentsIfNeeded().forPath(p.dbId("db"), "7".getBytes());
+                c.create().creatingParentsIfNeeded().forPath(p.lockDir() + "/bad_name", "x".getBytes());
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                    ClusterSnapshot s = r.snapshot();
+                    GroupState g = s.group("db").orElseThrow();
+                    assertThat(g.master()).contains(m);
+                    assertThat(g.masterConn()).isPresent();
+                    assertThat(g.dbId()).isEqualTo("7");
+                    assertThat(g.conns()).as("another cluster's node loses its /conn").containsOnlyKeys(m);
+                    assertThat(g.states().get(x).problems()).anySatisfy(q -> assertThat(q).contains("differs"));
+                    assertThat(s.problems()).anySatisfy(q -> assertThat(q).contains("bad_name")
+                            .contains("invalid group name"));
+                });
+                assertThat(seen.size()).isGreaterThan(3);
+                assertThat(seen.get(seen.size() - 1).sequence()).isGreaterThan(seen.get(0).sequence());
+            }
+        }
+    }
+}
