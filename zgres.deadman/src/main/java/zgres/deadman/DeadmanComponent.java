@@ -32,7 +32,7 @@ import zgres.zookeeper.Coordination;
  * A deadman per local PostgreSQL cluster: one instance per factory configuration {@code zgres.deadman~<name>}.
  * Property names use {@code _}: OSGi maps a method {@code a__b()} to the property {@code a_b}.
  */
-@Component(service = DeadmanComponent.class, configurationPid = DeadmanComponent.PID,
+@Component(immediate = true, service = DeadmanComponent.class, configurationPid = DeadmanComponent.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = DeadmanComponent.Config.class, factory = true)
 public class DeadmanComponent {

@@ -244,7 +244,7 @@ public final class PgNode implements AutoCloseable {
         killStrayPostmaster();
         Files.deleteIfExists(spec.dataDir().resolve("standby.signal"));
         Exec.Result r = tools.run(Duration.ofHours(2), env(), "pg_rewind", "--target-pgdata="
-                + spec.dataDir(), "--source-server=" + conninfo(source, spec.superuser(), false), "--no-password");
+                + spec.dataDir(), "--source-server=" + conninfo(source, spec.superuser(), false));
         if (!r.ok()) {
             throw new IOException(r.describe());
         }
