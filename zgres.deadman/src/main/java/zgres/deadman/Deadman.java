@@ -128,6 +128,11 @@ public final class Deadman implements Closeable {
     private Lsn lastMasterLsn = Lsn.ZERO;
     private long downSince;
     private long notStreamingSince;
+    private int lastReceivedTimeline;
+    private int failedStarts;
+    private long startedAt;
+    /** a standby that has not accepted connections this long after its start counts as a failed start */
+    private static final long START_TIMEOUT_S = 120;
     private String pgState = "starting";
     private Role roleOverride;
     private final List<String> transientProblems = new ArrayList<>();
@@ -497,6 +502,16 @@ public final class Deadman implements Closeable {
         }
         boolean running = pg.running();
         PgStatus status = running ? pg.jdbc().probe() : PgStatus.unreachable("PostgreSQL is not running");
+        if (status.reachable() && status.inRecovery()) {
+            if (status.streaming()) {
+                lastReceivedTimeline = status.timeline();
+            } else {
+                // not streaming: pg_control's timelines can be far behind on a quiet standby; the last timeline it
+                // received (seen while streaming, or in its WAL segment names) is the one it is on
+                status = status.withTimeline(Math.max(status.timeline(), Math.max(lastReceivedTimeline,
+                        pg.newestSegmentTimeline())));
+            }
+        }
         Optional<ControlData> control = Optional.empty();
         if (!running && dir == Local.DataDir.CLUSTER) {
             try {
@@ -523,9 +538,19 @@ public final class Deadman implements Closeable {
         } else {
             notStreamingSince = 0;
         }
+        if (status.reachable()) {
+            failedStarts = 0;
+            startedAt = 0;
+        } else if (startedAt != 0 && (!running || now - startedAt > TimeUnit.SECONDS.toNanos(START_TIMEOUT_S))) {
+            failedStarts++;
+            startedAt = 0;
+            LOG.warn("[{}] PostgreSQL {} after it was started ({} failed start(s) in a row; see {})", name,
+                    running ? "has not accepted connections for " + START_TIMEOUT_S + " s" : "exited",
+                    failedStarts, settings.logFile());
+        }
         return new Local(dir, running, status, control, pg.hasStandbySignal(), upstream,
                 downSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - downSince),
-                notStreamingSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - notStreamingSince));
+                notStreamingSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - notStreamingSince), failedStarts);
     }
 
     // ------------------------------------------------------------------ actions
@@ -546,6 +571,11 @@ public final class Deadman implements Closeable {
             case START_MASTER -> startMaster();
             case FOLLOW -> follow(o, d);
             case REWIND -> rewind(o, d);
+            case RECLONE -> {
+                pg.stop("INT", 30_000);
+                pg.wipe();
+                failedStarts = 0;
+            }
             case TAKE_LOCK -> takeLockAndPromote(o);
             case PROMOTE -> promote(o);
             case FENCE -> fence(d.reason());
@@ -575,7 +605,7 @@ public final class Deadman implements Closeable {
         try {
             pg.initdb();
             awaitLease();
-            pg.start(OptionalLong.of(leaseEnd), this::onSupervisorEvent);
+            startPostgres(OptionalLong.of(leaseEnd));
             if (!pg.awaitReady(120_000)) {
                 throw new IOException("PostgreSQL did not become ready after initdb (see " + settings.logFile() + ")");
             }
@@ -620,7 +650,7 @@ public final class Deadman implements Closeable {
             pg.wipe();
             throw e;
         }
-        pg.start(OptionalLong.empty(), this::onSupervisorEvent);
+        startPostgres(OptionalLong.empty());
         pg.awaitReady(60_000);
     }
 
@@ -628,7 +658,7 @@ public final class Deadman implements Closeable {
         Optional<ConnInfo> upstream = d.target().map(t -> o.group().conns().get(t));
         pg.configureStandby(upstream);
         pgState = "starting";
-        pg.start(OptionalLong.empty(), this::onSupervisorEvent);
+        startPostgres(OptionalLong.empty());
         pg.awaitReady(60_000);
     }
 
@@ -638,7 +668,7 @@ public final class Deadman implements Closeable {
             return;
         }
         pgState = "starting";
-        pg.start(OptionalLong.of(leaseEnd), this::onSupervisorEvent);
+        startPostgres(OptionalLong.of(leaseEnd));
         pg.awaitReady(120_000);
     }
 
@@ -659,6 +689,15 @@ public final class Deadman implements Closeable {
             String out = pg.rewind(m);
             LOG.warn("[{}] pg_rewind from {}: {}", name, m.address(), out.replace('\n', ' '));
         } catch (Exception e) {
+            String msg = String.valueOf(e.getMessage());
+            if (msg.contains("could not connect") || msg.contains("connection to server")) {
+                LOG.error("[{}] pg_rewind could not reach {}: {}; starting as a standby, trying again later", name,
+                        m.address(), msg);
+                transientProblems.add("pg_rewind could not reach " + m.address());
+                pg.configureStandby(Optional.of(m));
+                startPostgres(OptionalLong.empty());
+                return;
+            }
             if (settings.rewindFailure().equals("reclone")) {
                 LOG.error("[{}] pg_rewind from {} failed: {}; re-cloning (rewind_failure = reclone)", name,
                         m.address(), e.getMessage());
@@ -671,7 +710,7 @@ public final class Deadman implements Closeable {
             throw e;
         }
         pg.configureStandby(Optional.of(m));
-        pg.start(OptionalLong.empty(), this::onSupervisorEvent);
+        startPostgres(OptionalLong.empty());
         pg.awaitReady(60_000);
     }
 
@@ -735,6 +774,16 @@ public final class Deadman implements Closeable {
         }
         LOG.warn("[{}] promoted in {} ms: timeline {}, LSN {} (received {})", name,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), st.timeline(), st.writeLsn(), before);
+        // replicas that rewind read our timeline from pg_control: checkpoint now rather than when PostgreSQL gets to it
+        Thread cp = new Thread(() -> {
+            try (Connection c = pg.jdbc().open(); java.sql.Statement s = c.createStatement()) {
+                s.execute("CHECKPOINT");
+            } catch (SQLException e) {
+                LOG.debug("[{}] checkpoint after promotion: {}", name, e.getMessage());
+            }
+        }, "zgres-checkpoint-" + me.port());
+        cp.setDaemon(true);
+        cp.start();
         bumpTimeline(st.timeline());
         history(st.timeline(), before, oldMaster, o.lock() == LockOwner.NONE ? "failover" : "promotion");
         roleOverride = null;
@@ -814,6 +863,12 @@ public final class Deadman implements Closeable {
         while (heldLock != null && System.nanoTime() >= leaseEnd && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
+    }
+
+    /** Starts PostgreSQL and remembers when, to count starts that never get ready. */
+    private void startPostgres(OptionalLong armedDeadline) throws IOException {
+        pg.start(armedDeadline, this::onSupervisorEvent);
+        startedAt = System.nanoTime();
     }
 
     private void onSupervisorEvent(String event) {

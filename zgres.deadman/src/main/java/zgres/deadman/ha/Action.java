@@ -20,6 +20,8 @@ public enum Action {
     FOLLOW,
     /** stop, pg_rewind onto the target's timeline, start as its standby */
     REWIND,
+    /** stop, delete the data directory and clone it again from the target (a standby that cannot start) */
+    RECLONE,
     /** try to create the lock (this node is the best candidate) */
     TAKE_LOCK,
     /** promote the standby: this node holds the lock */

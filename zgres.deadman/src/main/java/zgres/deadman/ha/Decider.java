@@ -43,6 +43,12 @@ public final class Decider {
         if (local.dataDir() == Local.DataDir.EMPTY) {
             return emptyDataDirectory(o);
         }
+        if (local.failedStarts() >= 3 && o.lock() == LockOwner.OTHER && o.group().masterConn().isPresent()
+                && (local.standbySignal() || !local.running())) {
+            NodeId m = o.group().master().orElseThrow();
+            return Decision.of(Action.RECLONE, m, "PostgreSQL failed to start " + local.failedStarts()
+                    + " times in a row: cloning it again from " + m.address());
+        }
         if (!local.running()) {
             return notRunning(o);
         }
@@ -116,13 +122,17 @@ public final class Decider {
             case OTHER -> {
                 NodeId m = o.group().master().orElseThrow();
                 Optional<ConnInfo> mc = o.group().masterConn();
-                if (wasPrimary) {
+                int masterTimeline = masterTimeline(o);
+                boolean olderTimeline = local.dataTimeline() > 0 && masterTimeline > local.dataTimeline();
+                if (wasPrimary || olderTimeline) {
+                    String why = wasPrimary ? "this cluster was a primary" : "this cluster's data is on timeline "
+                            + local.dataTimeline() + " and the master on " + masterTimeline;
                     if (mc.isEmpty()) {
-                        return Decision.of(Action.WAIT, "this cluster was a primary and " + m.address()
+                        return Decision.of(Action.WAIT, why + " and " + m.address()
                                 + " holds the lock but is not healthy: waiting to rewind from it");
                     }
-                    return Decision.of(Action.REWIND, m, "this cluster was a primary and " + m.address()
-                            + " is master now: rewinding before following it");
+                    return Decision.of(Action.REWIND, m, why + ": rewinding onto " + m.address()
+                            + "'s timeline before following it (pg_rewind does nothing when nothing diverged)");
                 }
                 return Decision.of(Action.START_STANDBY, m, "starting as a standby of " + m.address());
             }
@@ -169,12 +179,11 @@ public final class Decider {
                     return Decision.of(Action.FOLLOW, m, "following the new master " + m.address()
                             + (local.configuredUpstream().isEmpty() ? "" : " (was " + local.configuredUpstream() + ")"));
                 }
-                Optional<NodeState> ms = o.group().state(m);
-                int masterTimeline = ms.map(NodeState::timeline).orElse(0);
-                if (local.notStreamingForMs() > policy.followTimeoutMs() && masterTimeline > local.timeline()) {
+                int masterTimeline = masterTimeline(o);
+                if (local.notStreamingForMs() > policy.followTimeoutMs() && masterTimeline > local.dataTimeline()) {
                     return Decision.of(Action.REWIND, m, "not streaming from " + m.address() + " for "
-                            + local.notStreamingForMs() + " ms and on timeline " + local.timeline() + " (master on "
-                            + masterTimeline + "): rewinding");
+                            + local.notStreamingForMs() + " ms with data on timeline " + local.dataTimeline()
+                            + " (master on " + masterTimeline + "): rewinding");
                 }
                 return Decision.of(Action.NONE, local.status().streaming() ? "streaming from " + m.address()
                         : "following " + m.address() + " (not streaming yet)");
@@ -224,6 +233,12 @@ public final class Decider {
         }
         return Decision.of(Action.WAIT, "lock free; best candidate is " + r.ranked().get(0)
                 + ", we rank " + (myRank + 1));
+    }
+
+    /** @return the master's timeline as it publishes it, else the group's */
+    static int masterTimeline(Observation o) {
+        return Math.max(o.group().master().flatMap(o.group()::state).map(NodeState::timeline).orElse(0),
+                (int) o.group().timeline());
     }
 
     /** @return true when {@code s} says its node is a healthy standby */

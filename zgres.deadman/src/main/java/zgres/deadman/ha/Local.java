@@ -17,9 +17,16 @@ import zgres.deadman.pg.PgStatus;
  * @param configuredUpstream host:port of primary_conninfo (running standby), or empty
  * @param downForMs how long PostgreSQL has been down while this node held the lock (0 when not)
  * @param notStreamingForMs how long a running standby with an upstream has not been streaming (0 when streaming)
+ * @param failedStarts consecutive starts after which PostgreSQL never accepted connections (it exited, or is stuck
+ *        starting up for longer than the start timeout)
  */
 public record Local(DataDir dataDir, boolean running, PgStatus status, Optional<ControlData> control,
-        boolean standbySignal, String configuredUpstream, long downForMs, long notStreamingForMs) {
+        boolean standbySignal, String configuredUpstream, long downForMs, long notStreamingForMs, int failedStarts) {
+
+    public Local(DataDir dataDir, boolean running, PgStatus status, Optional<ControlData> control,
+            boolean standbySignal, String configuredUpstream, long downForMs, long notStreamingForMs) {
+        this(dataDir, running, status, control, standbySignal, configuredUpstream, downForMs, notStreamingForMs, 0);
+    }
 
     public enum DataDir {
         EMPTY, CLUSTER, GARBAGE
@@ -38,6 +45,14 @@ public record Local(DataDir dataDir, boolean running, PgStatus status, Optional<
             return status.timeline();
         }
         return control.map(ControlData::timeline).orElse(0);
+    }
+
+    /** @return the timeline the data files are on (see {@link PgStatus#dataTimeline()}) */
+    public int dataTimeline() {
+        if (status.reachable()) {
+            return status.dataTimeline();
+        }
+        return control.map(ControlData::dataTimeline).orElse(0);
     }
 
     /** @return running and answering as a primary */

@@ -6,7 +6,16 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** What {@code pg_controldata} says about a stopped (or crashed) cluster. */
-public record ControlData(String systemId, String state, int timeline) {
+public record ControlData(String systemId, String state, int timeline, int minRecoveryTimeline) {
+
+    public ControlData(String systemId, String state, int timeline) {
+        this(systemId, state, timeline, 0);
+    }
+
+    /** @return the timeline the data files are on: the latest checkpoint's or the minimum recovery point's */
+    public int dataTimeline() {
+        return Math.max(timeline, minRecoveryTimeline);
+    }
 
     /** @return true when the cluster last ran as a primary (not in recovery) */
     public boolean wasPrimary() {
@@ -38,6 +47,7 @@ public record ControlData(String systemId, String state, int timeline) {
         if (id == null || state == null || tli == null) {
             throw new IOException("unexpected pg_controldata output: " + output.strip());
         }
-        return new ControlData(id, state, Integer.parseInt(tli));
+        String minTli = m.getOrDefault("Min recovery ending loc's timeline", "0");
+        return new ControlData(id, state, Integer.parseInt(tli), Integer.parseInt(minTli));
     }
 }

@@ -21,10 +21,10 @@ public final class LocalConnection implements Closeable {
               pg_last_wal_receive_lsn()::text AS receive_lsn,
               pg_last_wal_replay_lsn()::text AS replay_lsn,
               (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
-              CASE WHEN pg_is_in_recovery()
-                THEN coalesce((SELECT received_tli FROM pg_stat_get_wal_receiver()),
-                              (SELECT timeline_id FROM pg_control_checkpoint()))
+              CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_get_wal_receiver())
                 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tli,
+              greatest((SELECT timeline_id FROM pg_control_checkpoint()),
+                       (SELECT min_recovery_end_timeline FROM pg_control_recovery())) AS data_tli,
               (SELECT status FROM pg_stat_get_wal_receiver()) AS rstatus,
               (SELECT sender_host || ':' || sender_port FROM pg_stat_get_wal_receiver()) AS upstream,
               (SELECT latest_end_lsn::text FROM pg_stat_get_wal_receiver()) AS end_lsn
@@ -72,10 +72,15 @@ public final class LocalConnection implements Closeable {
             try (ResultSet rs = st.executeQuery(PROBE)) {
                 rs.next();
                 boolean rec = rs.getBoolean("rec");
-                return new PgStatus(true, "", rec, rs.getInt("tli"), lsn(rs.getString("write_lsn")),
+                int dataTli = rs.getInt("data_tli");
+                int tli = rs.getInt("tli");
+                if (rs.wasNull() || tli == 0) {
+                    tli = dataTli; // a standby that does not stream: the timeline its data is on
+                }
+                return new PgStatus(true, "", rec, tli, lsn(rs.getString("write_lsn")),
                         lsn(rs.getString("flush_lsn")), lsn(rs.getString("receive_lsn")),
                         lsn(rs.getString("replay_lsn")), rs.getString("sysid"), nz(rs.getString("rstatus")),
-                        nz(rs.getString("upstream")), lsn(rs.getString("end_lsn")));
+                        nz(rs.getString("upstream")), lsn(rs.getString("end_lsn")), rec ? dataTli : tli);
             }
         } catch (SQLException | RuntimeException e) {
             closeQuietly();

@@ -101,6 +101,19 @@ public final class PgNode implements AutoCloseable {
         return Files.exists(spec.dataDir().resolve("standby.signal"));
     }
 
+    /**
+     * @return the newest timeline in the names of the WAL segments in {@code pg_wal} (0 when none): the timeline a
+     *         standby last received WAL on, even when it does not stream now
+     */
+    public int newestSegmentTimeline() {
+        try (Stream<Path> s = Files.list(spec.dataDir().resolve("pg_wal"))) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("[0-9A-F]{24}"))
+                    .mapToInt(n -> Integer.parseInt(n.substring(0, 8), 16)).max().orElse(0);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
     public ControlData controlData() throws IOException {
         return ControlData.read(tools, spec.dataDir());
     }
@@ -241,6 +254,7 @@ public final class PgNode implements AutoCloseable {
         if (running()) {
             throw new IllegalStateException("pg_rewind needs PostgreSQL stopped");
         }
+        checkpoint(source);
         killStrayPostmaster();
         Files.deleteIfExists(spec.dataDir().resolve("standby.signal"));
         Exec.Result r = tools.run(Duration.ofHours(2), env(), "pg_rewind", "--target-pgdata="
@@ -249,6 +263,21 @@ public final class PgNode implements AutoCloseable {
             throw new IOException(r.describe());
         }
         return r.output().strip();
+    }
+
+    /**
+     * Runs CHECKPOINT on {@code source}: a freshly promoted server's pg_control keeps its old timeline until its
+     * end-of-recovery checkpoint, and pg_rewind reads the source's timeline from there.
+     */
+    void checkpoint(ConnInfo source) throws IOException {
+        LocalConnection c = new LocalConnection(source.host(), source.port(), source.dbname(), spec.superuser(),
+                spec.superuserPassword());
+        try (c) {
+            c.execute("CHECKPOINT", 120);
+        } catch (SQLException e) {
+            throw new IOException("could not connect to " + source.address() + " for CHECKPOINT before pg_rewind: "
+                    + e.getMessage(), e);
+        }
     }
 
     /** Makes the stopped cluster a standby of {@code upstream} (or of nobody yet). */

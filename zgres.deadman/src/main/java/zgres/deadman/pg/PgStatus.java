@@ -17,17 +17,26 @@ import zgres.api.Lsn;
  * @param receiverStatus standby: walreceiver status (streaming, ...) or empty
  * @param upstream standby: host:port it streams from, or empty
  * @param senderEndLsn standby: the sender's last reported end of WAL
+ * @param dataTimeline the timeline the data files are on (latest checkpoint or minimum recovery point): a standby
+ *        that received WAL past a new timeline's fork point stays on its old one and must be rewound
  */
 public record PgStatus(boolean reachable, String error, boolean inRecovery, int timeline, Lsn writeLsn, Lsn flushLsn,
-        Lsn receiveLsn, Lsn replayLsn, String systemId, String receiverStatus, String upstream, Lsn senderEndLsn) {
+        Lsn receiveLsn, Lsn replayLsn, String systemId, String receiverStatus, String upstream, Lsn senderEndLsn,
+        int dataTimeline) {
 
     public static PgStatus unreachable(String error) {
-        return new PgStatus(false, error, false, 0, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, "", "", "", Lsn.ZERO);
+        return new PgStatus(false, error, false, 0, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, "", "", "", Lsn.ZERO, 0);
     }
 
     /** @return the most advanced position this node holds */
     public Lsn bestLsn() {
         return inRecovery ? Lsn.max(receiveLsn, replayLsn) : Lsn.max(writeLsn, flushLsn);
+    }
+
+    /** @return a copy with another timeline */
+    public PgStatus withTimeline(int tl) {
+        return new PgStatus(reachable, error, inRecovery, tl, writeLsn, flushLsn, receiveLsn, replayLsn, systemId,
+                receiverStatus, upstream, senderEndLsn, dataTimeline);
     }
 
     public boolean streaming() {

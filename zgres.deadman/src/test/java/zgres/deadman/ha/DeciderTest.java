@@ -54,11 +54,11 @@ class DeciderTest {
 
     static PgStatus standbyStatus(long lsn, int tl, boolean streaming) {
         return new PgStatus(true, "", true, tl, Lsn.ZERO, Lsn.ZERO, Lsn.of(lsn), Lsn.of(lsn), DB,
-                streaming ? "streaming" : "", streaming ? A.address() : "", Lsn.of(lsn));
+                streaming ? "streaming" : "", streaming ? A.address() : "", Lsn.of(lsn), tl);
     }
 
     static PgStatus primaryStatus(long lsn) {
-        return new PgStatus(true, "", false, 1, Lsn.of(lsn), Lsn.of(lsn), Lsn.ZERO, Lsn.ZERO, DB, "", "", Lsn.ZERO);
+        return new PgStatus(true, "", false, 1, Lsn.of(lsn), Lsn.of(lsn), Lsn.ZERO, Lsn.ZERO, DB, "", "", Lsn.ZERO, 1);
     }
 
     static Local runningStandby(long lsn, String upstream) {
@@ -131,9 +131,11 @@ class DeciderTest {
                 Lsn.ZERO));
         assertThat(d.action()).isEqualTo(Action.REWIND);
         assertThat(d.target()).contains(A);
-        // a former standby just starts
-        assertThat(decider.decide(obs(g, LockOwner.OTHER, stopped(true, "shut down in recovery"), Tags.NONE, 0,
-                Lsn.ZERO)).action()).isEqualTo(Action.START_STANDBY);
+        // a former standby whose data is on the master's timeline just starts
+        Local standby = new Local(Local.DataDir.CLUSTER, false, PgStatus.unreachable("not running"),
+                Optional.of(new ControlData(DB, "shut down in recovery", 2, 2)), true, "", 0, 0);
+        assertThat(decider.decide(obs(g, LockOwner.OTHER, standby, Tags.NONE, 0, Lsn.ZERO)).action())
+                .isEqualTo(Action.START_STANDBY);
     }
 
     @Test
@@ -148,6 +150,29 @@ class DeciderTest {
         GroupState free = group(Optional.empty(), List.of(), false);
         assertThat(decider.decide(obs(free, LockOwner.NONE, stopped(false, "in production"), Tags.NONE, 0,
                 Lsn.ZERO)).action()).isEqualTo(Action.START_STANDBY);
+    }
+
+    @Test
+    void aStoppedStandbyWhoseDataIsOnAnOlderTimelineIsRewoundNotJustStarted() {
+        GroupState g = group(Optional.of(A), List.of(master(A, 100, 8)), false);
+        Local old = new Local(Local.DataDir.CLUSTER, false, PgStatus.unreachable(""),
+                Optional.of(new ControlData(DB, "shut down in recovery", 6, 6)), true, "", 0, 0);
+        Decision d = decider.decide(obs(g, LockOwner.OTHER, old, Tags.NONE, 0, Lsn.ZERO));
+        assertThat(d.action()).isEqualTo(Action.REWIND);
+        assertThat(d.reason()).contains("timeline 6").contains("on 8");
+    }
+
+    @Test
+    void aRunningStandbyThatCannotFollowTheNewTimelineIsRewoundAfterTheFollowTimeout() {
+        GroupState g = group(Optional.of(A), List.of(master(A, 100, 3)), false);
+        Local stuck = new Local(Local.DataDir.CLUSTER, true, standbyStatus(200, 2, false), Optional.empty(), true,
+                A.address(), 0, 11_000);
+        assertThat(decider.decide(obs(g, LockOwner.OTHER, stuck, Tags.NONE, 0, Lsn.ZERO)).action())
+                .isEqualTo(Action.REWIND);
+        Local fresh = new Local(Local.DataDir.CLUSTER, true, standbyStatus(200, 2, false), Optional.empty(), true,
+                A.address(), 0, 1_000);
+        assertThat(decider.decide(obs(g, LockOwner.OTHER, fresh, Tags.NONE, 0, Lsn.ZERO)).action())
+                .isEqualTo(Action.NONE);
     }
 
     @Test

@@ -206,6 +206,20 @@ public final class Group implements AutoCloseable {
         observer.close();
         proxies.values().forEach(ps -> ps.forEach(FaultProxy::close));
         zk.close();
+        String logs = System.getProperty("zgres.logs");
+        if (logs != null) {
+            Path dst = Path.of(logs, name + "-" + base.getFileName());
+            Files.createDirectories(dst);
+            for (NodeProcess n : nodes) {
+                if (Files.exists(n.log())) {
+                    Files.copy(n.log(), dst.resolve(n.name() + ".log"));
+                }
+                Path pglog = n.dataDir().resolveSibling(n.dataDir().getFileName() + ".log");
+                if (Files.exists(pglog)) {
+                    Files.copy(pglog, dst.resolve(n.name() + "-postgresql.log"));
+                }
+            }
+        }
         if (!Boolean.getBoolean("zgres.keep")) {
             try (Stream<Path> s = Files.walk(base)) {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {

@@ -56,7 +56,7 @@ public final class NodeProcess implements AutoCloseable {
     }
 
     public Path log() {
-        return dir.resolve(name + ".log");
+        return dir.resolve(name + ".zgres.log");
     }
 
     public Map<String, Object> deadmanConfig() {

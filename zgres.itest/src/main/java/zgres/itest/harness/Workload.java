@@ -186,10 +186,19 @@ public final class Workload implements AutoCloseable {
             }
         }
         Set<Long> present = new HashSet<>();
-        try (Connection c = Pg.connect(finalMaster.host(), finalMaster.port(), 5); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("SELECT id FROM zgres_check")) {
-            while (rs.next()) {
-                present.add(rs.getLong(1));
+        for (int attempt = 0;; attempt++) {
+            try (Connection c = Pg.connect(finalMaster.host(), finalMaster.port(), 5);
+                    Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT id FROM zgres_check")) {
+                while (rs.next()) {
+                    present.add(rs.getLong(1));
+                }
+                break;
+            } catch (SQLException e) {
+                if (attempt > 60) {
+                    throw e;
+                }
+                sleep(500);
             }
         }
         List<Long> lost = new ArrayList<>();

@@ -24,7 +24,7 @@ public final class ZkEnsemble implements AutoCloseable {
             File dir = Files.createTempDirectory("zgres-zk-").toFile();
             specs.add(new InstanceSpec(dir, InstanceSpec.getRandomPort(), InstanceSpec.getRandomPort(),
                     InstanceSpec.getRandomPort(), true, i, tickMs, 0,
-                    Map.of("minSessionTimeout", 2 * tickMs, "maxSessionTimeout", 60000,
+                    Map.of("minSessionTimeout", Integer.toString(2 * tickMs), "maxSessionTimeout", "60000",
                             "localSessionsEnabled", "false", "admin.enableServer", "false",
                             "metricsProvider.className", "org.apache.zookeeper.metrics.impl.NullMetricsProvider"),
                     "127.0.0.1"));

@@ -117,6 +117,9 @@ public class ZooKeeperComponent implements Coordination {
                 .sessionTimeoutMs(sessionTimeoutMs)
                 .connectionTimeoutMs(Math.min(connectionTimeoutMs, sessionTimeoutMs))
                 .retryPolicy(new ExponentialBackoffRetry(50, 4, 500))
+                // keep the configured connect string: ensemble tracking would replace it with the servers' own
+                // addresses (from /zookeeper/config), bypassing proxies, NAT and the operator's choice
+                .ensembleTracker(false)
                 .threadFactory(threads("zgres-zk-" + name))
                 .build();
     }
