@@ -17,15 +17,23 @@ import java.util.Collections;
  * @param timeline {@code /static/{group}-timeline}, 0 when unset
  * @param sync {@code /sync/{group}}
  * @param paused whether {@code /pause/{group}} exists
+ * @param switchover the pending switchover or manual failover, if any
  */
 public record GroupState(String name, Optional<NodeId> master, SortedMap<NodeId, NodeState> states,
-        SortedMap<NodeId, ConnInfo> conns, String dbId, long timeline, SyncState sync, boolean paused) {
+        SortedMap<NodeId, ConnInfo> conns, String dbId, long timeline, SyncState sync, boolean paused,
+        Optional<Switchover> switchover) {
+
+    public GroupState(String name, Optional<NodeId> master, SortedMap<NodeId, NodeState> states,
+            SortedMap<NodeId, ConnInfo> conns, String dbId, long timeline, SyncState sync, boolean paused) {
+        this(name, master, states, conns, dbId, timeline, sync, paused, Optional.empty());
+    }
 
     public GroupState {
         states = Collections.unmodifiableSortedMap(new TreeMap<>(states));
         conns = Collections.unmodifiableSortedMap(new TreeMap<>(conns));
         dbId = dbId == null ? "" : dbId;
         sync = sync == null ? SyncState.NONE : sync;
+        switchover = switchover == null ? Optional.empty() : switchover;
     }
 
     /** @return the master's connection information when the master is healthy */
@@ -50,6 +58,6 @@ public record GroupState(String name, Optional<NodeId> master, SortedMap<NodeId,
 
     /** @return a copy with the given states */
     public GroupState withStates(Map<NodeId, NodeState> s) {
-        return new GroupState(name, master, new TreeMap<>(s), conns, dbId, timeline, sync, paused);
+        return new GroupState(name, master, new TreeMap<>(s), conns, dbId, timeline, sync, paused, switchover);
     }
 }

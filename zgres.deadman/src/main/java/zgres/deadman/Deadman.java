@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,8 @@ import zgres.api.Lsn;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
 import zgres.api.Role;
+import zgres.api.Switchover;
+import zgres.api.SyncState;
 import zgres.api.Tags;
 import zgres.api.deadman.HealthVeto;
 import zgres.api.deadman.MetadataProvider;
@@ -49,6 +52,8 @@ import zgres.deadman.ha.Decision;
 import zgres.deadman.ha.Local;
 import zgres.deadman.ha.LockOwner;
 import zgres.deadman.ha.Observation;
+import zgres.deadman.ha.SyncPlanner;
+import zgres.deadman.pg.AutoConf;
 import zgres.deadman.pg.ControlData;
 import zgres.deadman.pg.PgNode;
 import zgres.deadman.pg.PgStatus;
@@ -129,6 +134,8 @@ public final class Deadman implements Closeable {
     private long downSince;
     private long notStreamingSince;
     private int lastReceivedTimeline;
+    /** sync standby name -> the master's flush position when PostgreSQL first reported it sync */
+    private final Map<String, Lsn> syncSince = new HashMap<>();
     private int failedStarts;
     private long startedAt;
     /** a standby that has not accepted connections this long after its start counts as a failed start */
@@ -478,10 +485,11 @@ public final class Deadman implements Closeable {
             return held != null ? LockOwner.MINE : LockOwner.NONE;
         }
         Stat st = raw.get().getStat();
-        if (held != null && st != null && st.getCzxid() == held.czxid()) {
+        if (held != null && st != null && st.getCzxid() <= held.czxid()) {
+            // ours, or an older lock the cache has not seen deleted yet (we created ours after it was gone)
             return LockOwner.MINE;
         }
-        if (held != null && st != null && st.getCzxid() != held.czxid()) {
+        if (held != null && st != null && st.getCzxid() > held.czxid()) {
             lockLost("the lock was replaced");
         }
         if (group.master().filter(me::equals).isPresent()) {
@@ -561,9 +569,16 @@ public final class Deadman implements Closeable {
         }
         roleOverride = null;
         switch (d.action()) {
-            case NONE, WAIT -> {
+            case NONE -> {
+                if (o.lock() == LockOwner.MINE && o.local().primary()) {
+                    maintainSync(o);
+                }
+            }
+            case WAIT -> {
                 // nothing
             }
+            case HANDOVER -> handover(o, d);
+            case CANCEL_SWITCHOVER -> cancelSwitchover(o, d);
             case REFUSE -> refuse(d);
             case BOOTSTRAP -> bootstrap(o);
             case CLONE -> clone(o, d);
@@ -715,12 +730,15 @@ public final class Deadman implements Closeable {
     }
 
     private void takeLockAndPromote(Observation o) throws Exception {
-        publishNow();
         if (!tryTakeLock()) {
             LOG.info("[{}] another node took the lock first", name);
             return;
         }
-        Optional<String> ahead = peerAhead(o);
+        // in a handover the old master named us and we promote only once we have its final position: nobody can
+        // be further ahead, so the peer check (a few round trips) is skipped
+        boolean handover = o.group().switchover().filter(s -> s.handover() && s.candidate().equals(me.toString()))
+                .isPresent();
+        Optional<String> ahead = handover ? Optional.empty() : peerAhead(o);
         if (ahead.isPresent()) {
             releaseLock("a peer is ahead: " + ahead.get());
             return;
@@ -753,17 +771,45 @@ public final class Deadman implements Closeable {
     }
 
     private void promote(Observation o) throws Exception {
+        long entered = System.nanoTime();
         awaitLease();
         if (heldLock == null || System.nanoTime() >= leaseEnd) {
             LOG.warn("[{}] not promoting: no valid lease", name);
             return;
         }
         Supervisor sup = pg.supervisor().orElseThrow(() -> new IllegalStateException("PostgreSQL is not running"));
+        // read the request from ZooKeeper, not from the snapshot: the snapshot may predate the old master's final
+        // position (it writes the request twice: before stopping PostgreSQL, then with its last LSN, then releases
+        // the lock; our server applied all of that before it let us create the lock)
+        Optional<Switchover> seen = o.group().switchover().filter(s -> s.candidate().equals(me.toString()));
+        Optional<Switchover> request = seen.isPresent() && seen.get().handover() && !seen.get().finalLsn().equals(
+                Lsn.ZERO) ? seen : currentSwitchover().filter(s -> s.candidate().equals(me.toString()));
+        if (request.isPresent() && request.get().handover() && request.get().finalLsn().equals(Lsn.ZERO)) {
+            LOG.error("[{}] switchover: the old master {} released the lock without recording its last position; "
+                    + "giving the lock back so that the most advanced node is elected", name, request.get().from());
+            deleteSwitchover();
+            releaseLock("switchover without a final position");
+            return;
+        }
+        if (request.isPresent() && request.get().handover() && !caughtUp(request.get().finalLsn())) {
+            LOG.error("[{}] switchover: did not receive the old master's last position {} within 10 s; giving the "
+                    + "lock back so that the most advanced node is elected", name, request.get().finalLsn());
+            deleteSwitchover();
+            releaseLock("switchover candidate not caught up");
+            return;
+        }
+        if (live.policy().syncMode() != SyncPlanner.Mode.OFF) {
+            // nothing this node acknowledges as master is synchronous yet: /sync must not name the old standbys
+            writeSync(List.of());
+            pg.jdbc().execute("ALTER SYSTEM SET synchronous_standby_names = " + AutoConf.quote(
+                    live.policy().syncMode() == SyncPlanner.Mode.STRICT ? "*" : ""), 10);
+            pg.jdbc().execute("SELECT pg_reload_conf()", 10);
+            syncSince.clear();
+        }
         // arm the dead man's switch before PostgreSQL can accept a single write
         sup.keepalive(leaseEnd);
         roleOverride = Role.TAKING_OVER;
         pgState = "promoting";
-        publishNow();
         Lsn before = pg.jdbc().probe().bestLsn();
         String oldMaster = lastMaster == null ? "" : lastMaster.toString();
         long t0 = System.nanoTime();
@@ -772,8 +818,9 @@ public final class Deadman implements Closeable {
         if (!st.reachable() || st.inRecovery()) {
             throw new IOException("promotion did not finish: " + st.error());
         }
-        LOG.warn("[{}] promoted in {} ms: timeline {}, LSN {} (received {})", name,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), st.timeline(), st.writeLsn(), before);
+        LOG.warn("[{}] promoted in {} ms (after {} ms of checks): timeline {}, LSN {} (received {})", name,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), TimeUnit.NANOSECONDS.toMillis(t0 - entered),
+                st.timeline(), st.writeLsn(), before);
         // replicas that rewind read our timeline from pg_control: checkpoint now rather than when PostgreSQL gets to it
         Thread cp = new Thread(() -> {
             try (Connection c = pg.jdbc().open(); java.sql.Statement s = c.createStatement()) {
@@ -785,7 +832,13 @@ public final class Deadman implements Closeable {
         cp.setDaemon(true);
         cp.start();
         bumpTimeline(st.timeline());
-        history(st.timeline(), before, oldMaster, o.lock() == LockOwner.NONE ? "failover" : "promotion");
+        String reason = request.map(s -> s.handover() ? "switchover" : "manual").orElse(
+                o.lock() == LockOwner.NONE ? "failover" : "promotion");
+        history(st.timeline(), before, request.map(Switchover::from).filter(f -> !f.isEmpty()).orElse(oldMaster),
+                reason);
+        if (request.isPresent()) {
+            deleteSwitchover();
+        }
         roleOverride = null;
         pgState = "running";
         publishNow();
@@ -830,6 +883,186 @@ public final class Deadman implements Closeable {
                     .forPath(paths.history(me.group()) + "/h-", ZnodeCodec.bytes(h));
         } catch (Exception e) {
             LOG.warn("[{}] could not record history: {}", name, e.toString());
+        }
+    }
+
+    /** Waits (up to 10 s) until this standby has received the old master's last position. */
+    private boolean caughtUp(Lsn finalLsn) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            PgStatus st = pg.jdbc().probe();
+            if (st.reachable() && st.replayLsn().compareTo(finalLsn) >= 0) {
+                return true;
+            }
+            Thread.sleep(10);
+        }
+        return false;
+    }
+
+    /**
+     * Planned switchover on the master: mark the request as a handover, stop PostgreSQL cleanly (a fast shutdown
+     * sends all its WAL to the connected standbys), record its last position, and give the lock up: the candidate
+     * takes it, waits for that position and promotes; nothing acknowledged is lost.
+     */
+    private void handover(Observation o, Decision d) throws Exception {
+        NodeId to = d.target().orElseThrow();
+        Switchover s = o.group().switchover().orElseThrow();
+        long t0 = System.nanoTime();
+        // mark the request as being carried out (it can no longer be cancelled), then checkpoint while PostgreSQL
+        // still takes writes: the shutdown checkpoint, inside the write outage, is then short
+        writeSwitchover(s.handingOver(me.toString(), to.toString(), Lsn.ZERO));
+        try {
+            pg.jdbc().execute("CHECKPOINT", 30);
+        } catch (SQLException e) {
+            LOG.warn("[{}] switchover: CHECKPOINT before stopping failed ({}); stopping anyway", name, e.getMessage());
+        }
+        long t1 = System.nanoTime();
+        pgState = "stopping";
+        pg.stop("INT", 30_000);
+        long t2 = System.nanoTime();
+        Lsn last = pg.checkpointLsn();
+        handOverLock(s.handingOver(me.toString(), to.toString(), last), to);
+        LOG.warn("[{}] switchover: checkpoint in {} ms, PostgreSQL stopped cleanly at {} in {} ms, lock handed over "
+                + "to {} {} ms later", name, TimeUnit.NANOSECONDS.toMillis(t1 - t0), last,
+                TimeUnit.NANOSECONDS.toMillis(t2 - t1), to.address(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime()
+                        - t2));
+    }
+
+    /** Records the final position and deletes the lock in one transaction (one round trip in the outage). */
+    private void handOverLock(Switchover handover, NodeId to) throws Exception {
+        HeldLock held = heldLock;
+        if (held == null) {
+            throw new IllegalStateException("not holding the lock");
+        }
+        heldLock = null;
+        leaseEnd = 0;
+        try {
+            client.transaction().forOperations(
+                    client.transactionOp().setData().forPath(paths.switchover(me.group()),
+                            ZnodeCodec.writeSwitchover(handover)),
+                    client.transactionOp().delete().withVersion(held.version()).forPath(paths.lock(me.group())));
+            LOG.info("[{}] released the lock: switchover to {}", name, to.address());
+        } catch (Exception e) {
+            LOG.warn("[{}] could not hand the lock over ({}): it goes when the session ends", name, e.toString());
+        }
+    }
+
+    private void cancelSwitchover(Observation o, Decision d) {
+        LOG.error("[{}] {}: the request is dropped", name, d.reason());
+        deleteSwitchover();
+    }
+
+    private void writeSwitchover(Switchover s) throws Exception {
+        HeldLock held = heldLock;
+        if (held == null) {
+            throw new IllegalStateException("not holding the lock");
+        }
+        client.transaction().forOperations(
+                client.transactionOp().check().withVersion(held.version()).forPath(paths.lock(me.group())),
+                client.transactionOp().setData().forPath(paths.switchover(me.group()), ZnodeCodec.writeSwitchover(s)));
+    }
+
+    /** @return {@code /switchover/{group}} as ZooKeeper has it now (empty when absent or unreadable) */
+    private Optional<Switchover> currentSwitchover() throws Exception {
+        try {
+            return Optional.of(ZnodeCodec.readSwitchover(client.getData().forPath(paths.switchover(me.group()))));
+        } catch (KeeperException.NoNodeException e) {
+            return Optional.empty();
+        } catch (IllegalArgumentException e) {
+            LOG.error("[{}] {} is unreadable ({}): ignoring it", name, paths.switchover(me.group()), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private void deleteSwitchover() {
+        try {
+            client.delete().forPath(paths.switchover(me.group()));
+        } catch (KeeperException.NoNodeException e) {
+            // already gone
+        } catch (Exception e) {
+            LOG.warn("[{}] could not delete {}: {}", name, paths.switchover(me.group()), e.toString());
+        }
+    }
+
+    /** Writes /sync (master = this node) atomically with a check that we still hold the lock. */
+    private void writeSync(List<String> standbys) throws Exception {
+        HeldLock held = heldLock;
+        if (held == null) {
+            throw new IllegalStateException("not holding the lock");
+        }
+        byte[] data = ZnodeCodec.writeSync(new SyncState(me.toString(), standbys));
+        String path = paths.sync(me.group());
+        if (client.checkExists().forPath(path) == null) {
+            try {
+                client.create().creatingParentsIfNeeded().forPath(path, data);
+                return;
+            } catch (KeeperException.NodeExistsException e) {
+                // raced: set it below
+            }
+        }
+        client.transaction().forOperations(
+                client.transactionOp().check().withVersion(held.version()).forPath(paths.lock(me.group())),
+                client.transactionOp().setData().forPath(path, data));
+    }
+
+    /** One step of synchronous replication management on the master (see {@link SyncPlanner}). */
+    private void maintainSync(Observation o) throws Exception {
+        SyncPlanner.Mode mode = live.policy().syncMode();
+        SyncState published = o.group().sync();
+        if (mode == SyncPlanner.Mode.OFF && published.standbys().isEmpty() && syncSince.isEmpty()
+                && (published.master().isEmpty() || published.master().equals(me.toString()))) {
+            String current = pg.jdbc().queryOne("SHOW synchronous_standby_names", 5);
+            if (current == null || current.isEmpty()) {
+                return;
+            }
+        }
+        Map<String, SyncPlanner.Standby> rows = new HashMap<>();
+        Lsn flush = Lsn.ZERO;
+        try (Connection c = pg.jdbc().open(); java.sql.Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT application_name, state, sync_state, "
+                        + "coalesce(flush_lsn, '0/0')::text, pg_current_wal_flush_lsn()::text, "
+                        + "current_setting('synchronous_standby_names') FROM pg_stat_replication "
+                        + "RIGHT JOIN (SELECT 1) one ON true")) {
+            String ssn = "";
+            while (rs.next()) {
+                flush = Lsn.parse(rs.getString(5));
+                ssn = rs.getString(6);
+                if (rs.getString(1) != null) {
+                    rows.put(rs.getString(1), new SyncPlanner.Standby(rs.getString(1), rs.getString(2),
+                            rs.getString(3), Lsn.parse(rs.getString(4))));
+                }
+            }
+            List<String> current = SyncPlanner.parseNames(ssn);
+            for (Map.Entry<String, SyncPlanner.Standby> e : rows.entrySet()) {
+                if (current.contains(e.getKey()) && e.getValue().syncState() != null
+                        && (e.getValue().syncState().equals("sync") || e.getValue().syncState().equals("quorum"))) {
+                    syncSince.putIfAbsent(e.getKey(), flush);
+                } else {
+                    syncSince.remove(e.getKey());
+                }
+            }
+            syncSince.keySet().retainAll(rows.keySet());
+            List<String> pub = published.master().equals(me.toString()) ? published.standbys() : List.of();
+            SyncPlanner.Plan plan = SyncPlanner.plan(mode, live.policy().syncCount(), me, o.group(), current, pub,
+                    rows, syncSince);
+            if (!published.master().equals(me.toString()) && plan.unpublish().isEmpty() && plan.publish().isEmpty()) {
+                writeSync(List.of());
+            }
+            if (plan.nothing()) {
+                return;
+            }
+            LOG.warn("[{}] sync: {}", name, plan.reason());
+            if (plan.unpublish().isPresent()) {
+                writeSync(plan.unpublish().get());
+            }
+            if (plan.standbyNames().isPresent()) {
+                pg.jdbc().execute("ALTER SYSTEM SET synchronous_standby_names = "
+                        + AutoConf.quote(plan.standbyNames().get()), 10);
+                pg.jdbc().execute("SELECT pg_reload_conf()", 10);
+            }
+            if (plan.publish().isPresent()) {
+                writeSync(plan.publish().get());
+            }
         }
     }
 

@@ -116,6 +116,13 @@ public class DeadmanComponent {
                 + "ms")
         int follow__timeout__ms() default 10000;
 
+        @AttributeDefinition(description = "Synchronous replication: off, on (writes continue alone when no "
+                + "standby is left, and then nobody is promotable) or strict (writes wait)")
+        String synchronous__mode() default "off";
+
+        @AttributeDefinition(description = "Synchronous standbys the master keeps", min = "1")
+        int synchronous__node__count() default 1;
+
         @AttributeDefinition(description = "When pg_rewind fails: reclone (pg_basebackup again) or stop")
         String rewind__failure() default "reclone";
 

@@ -9,6 +9,7 @@ import zgres.api.GroupName;
 import zgres.api.NodeId;
 import zgres.api.Tags;
 import zgres.deadman.ha.Policy;
+import zgres.deadman.ha.SyncPlanner;
 import zgres.deadman.pg.PgNode;
 import zgres.deadman.pg.PgTools;
 
@@ -68,6 +69,15 @@ public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser
         if (c.election__timeout__ms() < 1) {
             errors.add("election_timeout_ms: " + c.election__timeout__ms() + " must be at least 1");
         }
+        SyncPlanner.Mode syncMode = SyncPlanner.Mode.OFF;
+        try {
+            syncMode = SyncPlanner.Mode.parse(c.synchronous__mode());
+        } catch (IllegalArgumentException e) {
+            errors.add(e.getMessage());
+        }
+        if (c.synchronous__node__count() < 1) {
+            errors.add("synchronous_node_count: " + c.synchronous__node__count() + " must be at least 1");
+        }
         String rewind = c.rewind__failure().toLowerCase(Locale.ROOT);
         if (!rewind.equals("reclone") && !rewind.equals("stop")) {
             errors.add("rewind_failure: '" + c.rewind__failure() + "' must be reclone or stop");
@@ -88,7 +98,8 @@ public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser
                 log, new Tags(c.nofailover(), c.priority(), ""), c.session__timeout__ms(), c.loop__wait__ms(),
                 c.state__interval__ms(), c.lease__margin__ms(),
                 new Policy(c.maximum__lag__on__failover(), c.election__delay__ms(), c.election__timeout__ms(),
-                        c.crash__restart__timeout__ms(), c.follow__timeout__ms()),
+                        c.crash__restart__timeout__ms(), c.follow__timeout__ms(), syncMode,
+                        c.synchronous__node__count()),
                 rewind, List.of(c.pg__parameters()), List.of(c.pg__hba()));
     }
 

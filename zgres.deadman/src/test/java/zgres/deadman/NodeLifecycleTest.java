@@ -89,6 +89,23 @@ class NodeLifecycleTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> group().states().get(r).pgState().equals("streaming"));
     }
 
+    @Test
+    @Order(0)
+    void theCheckpointLocationReadFromPgControlIsWhatPgControldataSays() throws Exception {
+        var tools = new zgres.deadman.pg.PgTools(java.nio.file.Path.of("/usr/lib/postgresql/15/bin"), "postgres");
+        var dir = java.nio.file.Path.of((String) n1.get("data_dir"));
+        for (int i = 0; i < 3; i++) {
+            var fromTool = zgres.deadman.pg.ControlData.read(tools, dir).checkpointLsn();
+            var fromFile = zgres.deadman.pg.ControlData.checkpointLsn(tools, dir);
+            if (fromFile.equals(fromTool)) {
+                assertThat(fromFile.value()).isPositive();
+                return;
+            }
+            Thread.sleep(200); // a checkpoint between the two reads
+        }
+        throw new AssertionError("pg_control and pg_controldata disagree on the checkpoint location");
+    }
+
     long d2Postmaster() throws Exception {
         String pid = java.nio.file.Files.readAllLines(java.nio.file.Path.of((String) n2.get("data_dir"),
                 "postmaster.pid")).get(0);

@@ -134,6 +134,7 @@ public final class ClusterReader implements Closeable {
         long timeline;
         SyncState sync = SyncState.NONE;
         boolean paused;
+        zgres.api.Switchover switchover;
         final java.util.Set<NodeId> unreadable = new java.util.HashSet<>();
 
         GroupBuilder(String name) {
@@ -156,7 +157,7 @@ public final class ClusterReader implements Closeable {
                 }
             }
             return new GroupState(name, Optional.ofNullable(master), new TreeMap<>(states), new TreeMap<>(conns), dbId,
-                    timeline, sync, paused);
+                    timeline, sync, paused, Optional.ofNullable(switchover));
         }
     }
 
@@ -225,8 +226,9 @@ public final class ClusterReader implements Closeable {
             }
             case "sync" -> group(groups, child).sync = ZnodeCodec.readSync(data);
             case "pause" -> group(groups, child).paused = true;
+            case "switchover" -> group(groups, child).switchover = ZnodeCodec.readSwitchover(data);
             default -> {
-                // switchover, history, config, bootstrap: read where they are used
+                // history, config, bootstrap: read where they are used
             }
         }
     }

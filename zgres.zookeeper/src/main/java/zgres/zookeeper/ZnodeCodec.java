@@ -21,6 +21,7 @@ import zgres.api.Lsn;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
 import zgres.api.Role;
+import zgres.api.Switchover;
 import zgres.api.SyncState;
 import zgres.api.Tags;
 
@@ -205,6 +206,57 @@ public final class ZnodeCodec {
             a.forEach(n -> standbys.add(n.asText()));
         }
         return new SyncState(text(o, "master", false), standbys);
+    }
+
+    // ---------------------------------------------------------------- /switchover
+
+    public static byte[] writeSwitchover(Switchover s) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("type", s.type());
+        o.put("candidate", s.candidate());
+        o.put("requested_at", s.requestedAt().toString());
+        o.put("scheduled_at", s.scheduledAt().toString());
+        o.put("allow_data_loss", s.allowDataLoss());
+        o.put("state", s.state());
+        o.put("from", s.from());
+        putLsn(o, "final_lsn", s.finalLsn());
+        return bytes(o);
+    }
+
+    public static Switchover readSwitchover(byte[] data) {
+        JsonNode o = object(data);
+        String type = text(o, "type", false);
+        if (type.isEmpty()) {
+            type = Switchover.SWITCHOVER;
+        }
+        if (!type.equals(Switchover.SWITCHOVER) && !type.equals(Switchover.FAILOVER)) {
+            throw new IllegalArgumentException("field 'type': '" + type + "' is not switchover or failover");
+        }
+        String candidate = text(o, "candidate", false);
+        if (!candidate.isEmpty()) {
+            NodeId.parse(candidate);
+        }
+        String state = text(o, "state", false);
+        if (!state.isEmpty() && !state.equals(Switchover.REQUESTED) && !state.equals(Switchover.HANDOVER)) {
+            throw new IllegalArgumentException("field 'state': '" + state + "' is not requested or handover");
+        }
+        Instant requested = instant(o, "requested_at");
+        Instant scheduled = o.has("scheduled_at") ? instant(o, "scheduled_at") : requested;
+        return new Switchover(type, candidate, requested, scheduled, o.path("allow_data_loss").asBoolean(false),
+                state, text(o, "from", false), lsn(o, "final_lsn"));
+    }
+
+    private static Instant instant(JsonNode o, String key) {
+        String s = text(o, key, false);
+        if (s.isEmpty()) {
+            return Instant.EPOCH;
+        }
+        try {
+            return Instant.parse(s);
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("field '" + key + "': '" + abbreviate(s) + "' is not an ISO-8601 "
+                    + "instant");
+        }
     }
 
     // ---------------------------------------------------------------- helpers

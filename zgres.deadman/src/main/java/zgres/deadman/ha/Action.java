@@ -26,6 +26,10 @@ public enum Action {
     TAKE_LOCK,
     /** promote the standby: this node holds the lock */
     PROMOTE,
+    /** planned switchover on the master: stop PostgreSQL cleanly, record its last position, hand the lock over */
+    HANDOVER,
+    /** drop a switchover or failover request that cannot be carried out (the reason says why) */
+    CANCEL_SWITCHOVER,
     /** kill PostgreSQL now: a writable primary without the lock */
     FENCE,
     /** give the lock up (PostgreSQL did not come back within the bound) */

@@ -4,9 +4,12 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 import zgres.api.ConnInfo;
+import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
+import zgres.api.Lsn;
 import zgres.api.Role;
+import zgres.api.Switchover;
 import zgres.deadman.pg.ControlData;
 
 /**
@@ -26,6 +29,30 @@ public final class Decider {
     }
 
     public Decision decide(Observation o) {
+        Decision d = decideUnpaused(o);
+        if (o.group().paused() && !allowedWhilePaused(o, d)) {
+            return Decision.of(Action.WAIT, "paused: not acting (would " + d.action().name().toLowerCase()
+                    .replace('_', '-') + ": " + d.reason() + ")");
+        }
+        return d;
+    }
+
+    /** While paused nothing automatic happens; what operators ask for, and fencing, still do. */
+    private static boolean allowedWhilePaused(Observation o, Decision d) {
+        return switch (d.action()) {
+            case NONE, WAIT, REFUSE, FENCE, HANDOVER, CANCEL_SWITCHOVER -> true;
+            case TAKE_LOCK, PROMOTE -> requestFor(o).isPresent();
+            default -> false;
+        };
+    }
+
+    /** @return a switchover handover or a manual failover naming this node */
+    static Optional<Switchover> requestFor(Observation o) {
+        return o.group().switchover().filter(s -> s.candidate().equals(o.me().toString())
+                && (s.handover() || s.isFailover()));
+    }
+
+    private Decision decideUnpaused(Observation o) {
         if (!o.connected()) {
             return disconnected(o);
         }
@@ -150,7 +177,8 @@ public final class Decider {
 
     private Decision primary(Observation o) {
         return switch (o.lock()) {
-            case MINE -> Decision.of(Action.NONE, "master, holding the lock");
+            case MINE -> o.group().switchover().filter(s -> !s.handover() && !o.now().isBefore(s.scheduledAt()))
+                    .map(s -> handover(o, s)).orElse(Decision.of(Action.NONE, "master, holding the lock"));
             case OTHER -> Decision.of(Action.FENCE, "PostgreSQL is writable but " + o.group().master().orElseThrow()
                     .address() + " holds the lock: fencing");
             case MINE_STALE -> Decision.of(Action.FENCE, "PostgreSQL is writable but the lock belongs to an earlier "
@@ -189,9 +217,90 @@ public final class Decider {
                         : "following " + m.address() + " (not streaming yet)");
             }
             default -> {
-                return election(o);
+                Optional<Decision> requested = requested(o);
+                return requested.isPresent() ? requested.get() : election(o);
             }
         }
+    }
+
+    /** A handover or a manual failover in progress: its candidate takes the lock, the others leave it time. */
+    private Optional<Decision> requested(Observation o) {
+        Optional<Switchover> sw = o.group().switchover().filter(s -> s.handover() || s.isFailover());
+        if (sw.isEmpty() || sw.get().candidate().isEmpty()) {
+            return Optional.empty();
+        }
+        Switchover s = sw.get();
+        String what = s.handover() ? "switchover from " + s.from() : "manual failover";
+        if (s.candidate().equals(o.me().toString())) {
+            return Optional.of(Decision.of(Action.TAKE_LOCK, what + ": this node is the candidate, taking the lock"
+                    + (s.handover() && !s.finalLsn().equals(Lsn.ZERO) ? " (the old master's last position is "
+                            + s.finalLsn() + ")" : "")));
+        }
+        if (o.lockFreeForMs() < policy.handoverTimeoutMs()) {
+            return Optional.of(Decision.of(Action.WAIT, what + " to " + s.candidate() + " in progress"));
+        }
+        return Optional.empty();
+    }
+
+    /** The master's side of a switchover: check the candidate, then hand over (or give up with the reason). */
+    private Decision handover(Observation o, Switchover s) {
+        GroupState g = o.group();
+        NodeId candidate;
+        if (!s.candidate().isEmpty()) {
+            candidate = NodeId.parse(s.candidate());
+        } else {
+            Election.Ranking r = Election.rank(g, new Election.Candidate(o.me(), Lsn.ZERO, 0, 0), false, "the master",
+                    Lsn.ZERO, Long.MAX_VALUE, syncSet(o));
+            if (r.best().isEmpty()) {
+                return Decision.of(Action.CANCEL_SWITCHOVER, "switchover: no healthy replica to hand over to ("
+                        + String.join("; ", r.excluded()) + ")");
+            }
+            candidate = r.best().get().id();
+        }
+        Optional<String> refusal = switchoverRefusal(o, candidate);
+        if (refusal.isPresent()) {
+            return Decision.of(Action.CANCEL_SWITCHOVER, "switchover to " + candidate.address() + " refused: "
+                    + refusal.get());
+        }
+        return Decision.of(Action.HANDOVER, candidate, "switchover requested: handing over to " + candidate.address());
+    }
+
+    /** @return why {@code candidate} cannot take over from this master now, if it cannot */
+    Optional<String> switchoverRefusal(Observation o, NodeId candidate) {
+        GroupState g = o.group();
+        Optional<NodeState> cs = g.state(candidate);
+        if (candidate.equals(o.me())) {
+            return Optional.of("it is the master already");
+        }
+        if (cs.isEmpty()) {
+            return Optional.of("it is not a member of the group");
+        }
+        NodeState c = cs.get();
+        if (c.role() != Role.REPLICA || !g.conns().containsKey(candidate) || !c.problems().isEmpty()) {
+            return Optional.of("it is not a healthy replica (" + c.role().jsonName() + ", " + c.pgState()
+                    + (c.problems().isEmpty() ? "" : ", " + String.join("; ", c.problems())) + ")");
+        }
+        if (!c.upstream().equals(o.me().address())) {
+            return Optional.of("it does not stream from the master (upstream '" + c.upstream() + "')");
+        }
+        long lag = o.local().lsn().bytesAfter(c.bestLsn());
+        if (lag > policy.maximumLagOnFailover()) {
+            return Optional.of("it is " + lag + " bytes behind (maximum_lag_on_failover " + policy.maximumLagOnFailover()
+                    + ")");
+        }
+        java.util.Set<String> sync = syncSet(o);
+        if (sync != null && !sync.contains(candidate.toString())) {
+            return Optional.of("it is not a synchronous standby (/sync lists " + sync + ")");
+        }
+        return Optional.empty();
+    }
+
+    /** @return the nodes of /sync in synchronous mode, else null */
+    java.util.Set<String> syncSet(Observation o) {
+        if (policy.syncMode() == SyncPlanner.Mode.OFF) {
+            return null;
+        }
+        return new java.util.TreeSet<>(o.group().sync().standbys());
     }
 
     private Decision election(Observation o) {
@@ -205,7 +314,7 @@ public final class Decider {
         }
         Election.Candidate me = new Election.Candidate(o.me(), local.lsn(), local.timeline(), o.tags().priority());
         Election.Ranking r = Election.rank(o.group(), me, why == null, why, o.lastMasterLsn(),
-                policy.maximumLagOnFailover());
+                policy.maximumLagOnFailover(), syncSet(o));
         if (r.ranked().stream().noneMatch(c -> c.id().equals(o.me()))) {
             String mine = r.excluded().stream().filter(e -> e.startsWith(o.me().address() + ":")).findFirst()
                     .orElse("not a candidate");

@@ -48,6 +48,15 @@ public final class Election {
      */
     public static Ranking rank(GroupState group, Candidate me, boolean meEligible, String meWhy, Lsn lastMasterLsn,
             long maxLag) {
+        return rank(group, me, meEligible, meWhy, lastMasterLsn, maxLag, null);
+    }
+
+    /**
+     * @param syncStandbys in synchronous mode, the nodes listed in {@code /sync} (only they hold every acknowledged
+     *        commit); null when not in synchronous mode
+     */
+    public static Ranking rank(GroupState group, Candidate me, boolean meEligible, String meWhy, Lsn lastMasterLsn,
+            long maxLag, java.util.Set<String> syncStandbys) {
         List<Candidate> all = new ArrayList<>();
         List<String> excluded = new ArrayList<>();
         if (meEligible) {
@@ -69,7 +78,9 @@ public final class Election {
         int newest = all.stream().mapToInt(Candidate::timeline).max().orElse(0);
         List<Candidate> ranked = new ArrayList<>();
         for (Candidate c : all) {
-            if (c.timeline() < newest) {
+            if (syncStandbys != null && !syncStandbys.contains(c.id().toString())) {
+                excluded.add(c.id().address() + ": not a synchronous standby (/sync lists " + syncStandbys + ")");
+            } else if (c.timeline() < newest) {
                 excluded.add(c.id().address() + ": on timeline " + c.timeline() + ", others on " + newest);
             } else if (!lastMasterLsn.equals(Lsn.ZERO) && lastMasterLsn.bytesAfter(c.lsn()) > maxLag) {
                 excluded.add(c.id().address() + ": " + lastMasterLsn.bytesAfter(c.lsn())

@@ -1,5 +1,7 @@
 package zgres.deadman.ha;
 
+import java.time.Instant;
+
 import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
@@ -17,6 +19,13 @@ import zgres.api.Tags;
  * @param local the local PostgreSQL
  * @param lastMasterLsn the furthest position any master of the group published while we watched
  * @param lockFreeForMs how long the lock has been free (0 when held)
+ * @param now wall-clock time (scheduled switchovers)
  */
 public record Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected,
-        boolean leaseValid, Local local, Lsn lastMasterLsn, long lockFreeForMs) {}
+        boolean leaseValid, Local local, Lsn lastMasterLsn, long lockFreeForMs, Instant now) {
+
+    public Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected, boolean leaseValid,
+            Local local, Lsn lastMasterLsn, long lockFreeForMs) {
+        this(me, tags, group, lock, connected, leaseValid, local, lastMasterLsn, lockFreeForMs, Instant.now());
+    }
+}

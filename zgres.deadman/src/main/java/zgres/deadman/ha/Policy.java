@@ -11,6 +11,20 @@ package zgres.deadman.ha;
  * @param crashRestartTimeoutMs how long a master keeps its lock while restarting a crashed PostgreSQL in place
  * @param followTimeoutMs a standby on an older timeline that does not stream from the new master for this long is
  *        rewound
+ * @param syncMode synchronous replication: off, on or strict
+ * @param syncCount how many synchronous standbys the master keeps
  */
 public record Policy(long maximumLagOnFailover, long electionDelayMs, long electionTimeoutMs,
-        long crashRestartTimeoutMs, long followTimeoutMs) {}
+        long crashRestartTimeoutMs, long followTimeoutMs, SyncPlanner.Mode syncMode, int syncCount) {
+
+    public Policy(long maximumLagOnFailover, long electionDelayMs, long electionTimeoutMs, long crashRestartTimeoutMs,
+            long followTimeoutMs) {
+        this(maximumLagOnFailover, electionDelayMs, electionTimeoutMs, crashRestartTimeoutMs, followTimeoutMs,
+                SyncPlanner.Mode.OFF, 1);
+    }
+
+    /** How long others leave a handover or a manual failover to its candidate before electing as usual. */
+    public long handoverTimeoutMs() {
+        return Math.max(10_000, 3 * electionTimeoutMs);
+    }
+}

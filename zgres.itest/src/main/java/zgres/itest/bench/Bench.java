@@ -21,7 +21,8 @@ import zgres.itest.harness.Workload;
  * Benchmarks ({@code ./zgres bench ...}): real processes, real PostgreSQL and ZooKeeper, one JSON line per episode.
  *
  * <pre>
- *   failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|zk-partition [--runs 5] [--profile fast]
+ *   failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|zk-partition|switchover [--runs 5]
+ *            [--profile fast] [--sync off|on|strict]
  *   stability [--minutes 10] [--profile fast]
  * </pre>
  */
@@ -37,7 +38,9 @@ public final class Bench {
         int code = switch (args[0]) {
             case "failover" -> failover(opts.getOrDefault("fault", "node-kill"),
                     Integer.parseInt(opts.getOrDefault("runs", "5")), profile,
-                    Integer.parseInt(opts.getOrDefault("zk-servers", "3")));
+                    Integer.parseInt(opts.getOrDefault("zk-servers", "3")), opts.getOrDefault("sync", "off"));
+            case "routing" -> routing(Integer.parseInt(opts.getOrDefault("runs", "20")),
+                    Profile.named(opts.getOrDefault("profile", "fast")));
             case "stability" -> stability(Double.parseDouble(opts.getOrDefault("minutes", "10")), profile,
                     Integer.parseInt(opts.getOrDefault("zk-servers", "3")));
             default -> {
@@ -50,7 +53,8 @@ public final class Bench {
 
     static void usage() {
         System.err.println("usage: ./zgres bench failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|"
-                + "zk-partition [--runs N] [--profile default|fast]\n"
+                + "zk-partition|switchover [--runs N] [--profile default|fast] [--sync off|on|strict]\n"
+                + "       ./zgres bench routing [--runs 20] [--profile fast]\n"
                 + "       ./zgres bench stability [--minutes N] [--profile default|fast]");
         System.exit(2);
     }
@@ -72,8 +76,13 @@ public final class Bench {
     }
 
     static ObjectNode settings(Profile p, int zkServers) {
+        return settings(p, zkServers, "off");
+    }
+
+    static ObjectNode settings(Profile p, int zkServers, String sync) {
         ObjectNode s = JSON.createObjectNode();
         s.put("profile", p.name());
+        s.put("synchronous_mode", sync);
         s.put("session_timeout_ms", p.sessionTimeoutMs());
         s.put("loop_wait_ms", p.loopWaitMs());
         s.put("election_delay_ms", p.electionDelayMs());
@@ -82,17 +91,20 @@ public final class Bench {
         return s;
     }
 
-    static int failover(String fault, int runs, Profile profile, int zkServers) throws Exception {
+    static int failover(String fault, int runs, Profile profile, int zkServers, String sync) throws Exception {
         List<String> faults = List.of("node-kill", "pg-kill", "deadman-kill", "deadman-stop", "freeze",
-                "zk-partition");
+                "zk-partition", "switchover");
         if (!faults.contains(fault)) {
             throw new IllegalArgumentException("unknown fault '" + fault + "' (" + String.join(", ", faults) + ")");
+        }
+        if (!List.of("off", "on", "strict").contains(sync)) {
+            throw new IllegalArgumentException("--sync '" + sync + "' must be off, on or strict");
         }
         List<Double> unavailable = new ArrayList<>();
         List<Double> leader = new ArrayList<>();
         int maxWritable = 0;
         int lostTotal = 0;
-        try (Group g = new Group("bench", 3, profile, zkServers, Map.of())) {
+        try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync))) {
             g.start();
             for (int run = 1; run <= runs; run++) {
                 for (NodeProcess n : g.nodes()) {
@@ -101,15 +113,19 @@ public final class Bench {
                     }
                 }
                 g.awaitHealthy(3, 180_000);
+                if (!sync.equals("off")) {
+                    g.await("a synchronous standby in /sync", 120_000, x -> !x.sync().standbys().isEmpty());
+                }
                 NodeProcess m = g.master().orElseThrow();
                 try (Workload w = new Workload(g.nodes())) {
                     w.start();
                     w.awaitAckAfter(System.nanoTime(), 30_000);
                     Thread.sleep(2000);
+                    long oldPid = m.postmasterPid().orElse(-1L);
                     long faultAt = System.nanoTime();
                     inject(g, m, fault, profile);
                     NodeProcess finalMaster = fault.equals("pg-kill")
-                            ? awaitRestartedInPlace(g, m)
+                            ? awaitRestartedInPlace(g, m, oldPid)
                             : g.awaitNewMaster(m, 120_000);
                     w.awaitAckAfter(System.nanoTime(), 60_000);
                     recover(g, m, fault, profile);
@@ -119,7 +135,7 @@ public final class Bench {
                             .findFirst().map(c -> (c.atNanos() - faultAt) / 1e9).orElse(Double.NaN);
                     ObjectNode o = JSON.createObjectNode();
                     o.put("fault", fault);
-                    o.set("settings", settings(profile, zkServers));
+                    o.set("settings", settings(profile, zkServers, sync));
                     o.put("run", run);
                     o.put("unavailable_s", round(r.unavailableS()));
                     o.put("leader_change_s", round(lc));
@@ -142,7 +158,7 @@ public final class Bench {
         ObjectNode s = JSON.createObjectNode();
         s.put("fault", fault);
         s.put("summary", true);
-        s.set("settings", settings(profile, zkServers));
+        s.set("settings", settings(profile, zkServers, sync));
         s.put("runs", runs);
         s.put("median_unavailable_s", round(median(unavailable)));
         s.put("max_unavailable_s", round(unavailable.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
@@ -153,6 +169,92 @@ public final class Bench {
         return maxWritable <= 1 ? 0 : 1;
     }
 
+    /**
+     * Time from the lock change to the first new connection through pgbouncer and through HAProxy that lands on the
+     * new master (real failovers: the master node is killed).
+     */
+    static int routing(int runs, Profile profile) throws Exception {
+        List<Double> pgb = new ArrayList<>();
+        List<Double> hap = new ArrayList<>();
+        try (Group g = new Group("routing", 3, profile, 1, Map.of()); zgres.itest.harness.Routing r =
+                new zgres.itest.harness.Routing(g)) {
+            g.start();
+            for (int run = 1; run <= runs; run++) {
+                for (NodeProcess n : g.nodes()) {
+                    if (!n.alive()) {
+                        n.start();
+                    }
+                }
+                g.awaitHealthy(3, 180_000);
+                NodeProcess m = g.master().orElseThrow();
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while ((r.landsOn(true, true) != m.port() || r.landsOn(false, true) != m.port())
+                        && System.nanoTime() < until) {
+                    Thread.sleep(50);
+                }
+                int changes = g.lockChanges().size();
+                m.killNode();
+                long[] landed = new long[2];
+                List<Integer> candidates = g.nodes().stream().filter(n -> n != m).map(NodeProcess::port).toList();
+                Thread[] pollers = new Thread[2];
+                for (int i = 0; i < 2; i++) {
+                    final int idx = i;
+                    pollers[i] = new Thread(() -> {
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                        while (System.nanoTime() < deadline) {
+                            int port = r.landsOn(idx == 0, true);
+                            if (candidates.contains(port)) {
+                                landed[idx] = System.nanoTime();
+                                return;
+                            }
+                            try {
+                                Thread.sleep(2);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                        }
+                    });
+                    pollers[i].start();
+                }
+                for (Thread t : pollers) {
+                    t.join();
+                }
+                long lockAt = g.lockChanges().stream().skip(changes).filter(c -> !c.holder().isEmpty()).findFirst()
+                        .map(Group.LockChange::atNanos).orElse(0L);
+                double p = (landed[0] - lockAt) / 1e6;
+                double h = (landed[1] - lockAt) / 1e6;
+                pgb.add(p);
+                hap.add(h);
+                ObjectNode o = JSON.createObjectNode();
+                o.put("bench", "routing");
+                o.put("run", run);
+                o.put("pgbouncer_ms", round(p));
+                o.put("haproxy_ms", round(h));
+                o.set("settings", settings(profile, 1));
+                System.out.println(o);
+            }
+        }
+        ObjectNode s = JSON.createObjectNode();
+        s.put("bench", "routing");
+        s.put("summary", true);
+        s.put("runs", runs);
+        s.put("pgbouncer_p50_ms", round(percentile(pgb, 50)));
+        s.put("pgbouncer_p99_ms", round(percentile(pgb, 99)));
+        s.put("haproxy_p50_ms", round(percentile(hap, 50)));
+        s.put("haproxy_p99_ms", round(percentile(hap, 99)));
+        System.out.println(s);
+        return 0;
+    }
+
+    static double percentile(List<Double> xs, double p) {
+        List<Double> s = xs.stream().sorted().toList();
+        if (s.isEmpty()) {
+            return Double.NaN;
+        }
+        int i = (int) Math.ceil(p / 100.0 * s.size()) - 1;
+        return s.get(Math.max(0, Math.min(s.size() - 1, i)));
+    }
+
     static void inject(Group g, NodeProcess m, String fault, Profile p) throws Exception {
         switch (fault) {
             case "node-kill" -> m.killNode();
@@ -161,6 +263,15 @@ public final class Bench {
             case "deadman-stop" -> m.terminate(60_000);
             case "freeze" -> m.freeze();
             case "zk-partition" -> g.zookeeperLink(m, FaultProxy.Mode.BLACKHOLE);
+            case "switchover" -> {
+                // what zgres:switchover writes (the benchmark does it in-process: a ctl JVM's start-up is not the
+                // switchover's cost)
+                java.time.Instant now = java.time.Instant.now();
+                g.observer().create().creatingParentsIfNeeded().forPath(g.paths().switchover(g.name()),
+                        zgres.zookeeper.ZnodeCodec.writeSwitchover(new zgres.api.Switchover(
+                                zgres.api.Switchover.SWITCHOVER, "", now, now, false, zgres.api.Switchover.REQUESTED,
+                                "", zgres.api.Lsn.ZERO)));
+            }
             default -> throw new IllegalArgumentException(fault);
         }
     }
@@ -182,9 +293,10 @@ public final class Bench {
         }
     }
 
-    static NodeProcess awaitRestartedInPlace(Group g, NodeProcess m) throws InterruptedException {
+    static NodeProcess awaitRestartedInPlace(Group g, NodeProcess m, long oldPid) throws InterruptedException {
         g.await("the master's PostgreSQL back", 120_000, s -> s.masterConn().isPresent()
-                && s.master().get().port() == m.port() && m.postmasterPid().isPresent());
+                && s.master().get().port() == m.port() && m.postmasterPid().filter(p -> p != oldPid).isPresent()
+                && zgres.itest.harness.Pg.writable(m.host(), m.port()));
         return m;
     }
 
@@ -265,8 +377,9 @@ public final class Bench {
         return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
-    static double round(double x) {
-        return Double.isNaN(x) ? x : Math.round(x * 1000) / 1000.0;
+    /** Rounds to ms; NaN (not measured) becomes null in the JSON. */
+    static Double round(double x) {
+        return Double.isNaN(x) ? null : Math.round(x * 1000) / 1000.0;
     }
 
     static String fmt(double x) {

@@ -38,6 +38,7 @@ public final class Group implements AutoCloseable {
     private final String name;
     private final Path base;
     private final ZkEnsemble zk;
+    private final Path jar;
     private final List<NodeProcess> nodes = new ArrayList<>();
     private final Map<String, List<FaultProxy>> proxies = new LinkedHashMap<>();
     private final CuratorFramework observer;
@@ -48,7 +49,7 @@ public final class Group implements AutoCloseable {
 
     public Group(String name, int size, Profile profile, int zkServers, Map<String, Object> extra) throws Exception {
         this.name = name;
-        Path jar = Path.of(System.getProperty("zgres.jar", "bndrun/target/zgres.jar")).toAbsolutePath();
+        jar = Path.of(System.getProperty("zgres.jar", "bndrun/target/zgres.jar")).toAbsolutePath();
         if (!Files.exists(jar)) {
             throw new IllegalStateException("the runtime " + jar + " is not built (mvn install)");
         }
@@ -108,6 +109,15 @@ public final class Group implements AutoCloseable {
 
     public ZkEnsemble zookeeper() {
         return zk;
+    }
+
+    /** A client of this JVM to the ensemble (not through any node's proxy). */
+    public CuratorFramework observer() {
+        return observer;
+    }
+
+    public ZkPaths paths() {
+        return paths;
     }
 
     public List<NodeProcess> nodes() {
@@ -177,6 +187,40 @@ public final class Group implements AutoCloseable {
                 && s.master().get().port() != old.port());
         int port = g.master().get().port();
         return nodes.stream().filter(n -> n.port() == port).findFirst().orElseThrow();
+    }
+
+    /** What a {@code ./zgres ctl} command printed and its exit code. */
+    public record CtlResult(int exitCode, String out) {}
+
+    /**
+     * Runs one shell command the way {@code ./zgres ctl} does: the exported runtime as a one-shot process against
+     * this group's ensemble ({@code words} are the command and its arguments, e.g. {@code "switchover", "g"}).
+     */
+    public CtlResult ctl(String... words) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory(base, "ctl-");
+        Path cfg = dir.resolve("ctl.json");
+        Files.writeString(cfg, "{\":configurator:resource-version\": 1, \":configurator:symbolic-name\": \"zgres.ctl\","
+                + " \":configurator:version\": \"1.0.0\", \"zgres.zookeeper\": {\"connect\": \""
+                + zk.connectString() + "\", \"root\": \"/zgres\"}}");
+        StringBuilder line = new StringBuilder("zgres:" + words[0]);
+        for (int i = 1; i < words.length; i++) {
+            line.append(" '").append(words[i].replace("'", "\\'")).append('\'');
+        }
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.util.logging.config.file=/dev/null",
+                "-Dorg.osgi.framework.storage=" + dir.resolve("felix-cache"), "-Dconfigurator.initial=file:" + cfg,
+                "-Dgosh.args=--nointeractive", "-Dzgres.ctl=" + line, "-Dorg.slf4j.simpleLogger.logFile=System.err",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.slf4j.simpleLogger.log.org.apache.zookeeper=off",
+                "-Dorg.slf4j.simpleLogger.log.org.apache.curator=off", "-jar", jar.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("ctl " + line + " did not finish");
+        }
+        System.out.println("$ ./zgres ctl " + String.join(" ", words) + "  (exit " + p.exitValue() + ")\n" + out);
+        return new CtlResult(p.exitValue(), out);
     }
 
     public String logTails() {

@@ -10,7 +10,7 @@ import java.util.Map;
 public record Profile(String name, int sessionTimeoutMs, int loopWaitMs, int stateIntervalMs, int electionDelayMs,
         int electionTimeoutMs) {
     public static final Profile DEFAULT = new Profile("default", 6000, 1000, 2000, 300, 3000);
-    public static final Profile FAST = new Profile("fast", 1500, 200, 250, 100, 1000);
+    public static final Profile FAST = new Profile("fast", 1500, 200, 250, 50, 1000);
 
     public static Profile named(String n) {
         return switch (n) {

@@ -34,6 +34,7 @@ public final class Workload implements AutoCloseable {
     private final List<NodeProcess> nodes;
     private final List<Ack> acks = new CopyOnWriteArrayList<>();
     private final List<Probe> probes = new CopyOnWriteArrayList<>();
+    private final List<Long> failures = new CopyOnWriteArrayList<>();
     private final AtomicLong ids = new AtomicLong();
     private final ExecutorService probePool;
     private volatile boolean running;
@@ -81,6 +82,7 @@ public final class Workload implements AutoCloseable {
         while (running) {
             Optional<NodeProcess> target = writableNode();
             if (target.isEmpty()) {
+                failures.add(System.nanoTime());
                 sleep(20);
                 continue;
             }
@@ -93,13 +95,29 @@ public final class Workload implements AutoCloseable {
                     long id = ids.incrementAndGet();
                     ps.setLong(1, id);
                     ps.executeUpdate();
+                    if (replicationWaitCancelled(ps.getWarnings())) {
+                        // PostgreSQL committed locally but told the client it may not be replicated: not an ack
+                        failures.add(System.nanoTime());
+                        continue;
+                    }
                     acks.add(new Ack(id, n.name(), System.nanoTime()));
                     sleep(5);
                 }
             } catch (SQLException e) {
+                failures.add(System.nanoTime());
                 sleep(10);
             }
         }
+    }
+
+    /** The warning PostgreSQL gives when a commit's wait for a synchronous standby was cancelled. */
+    static boolean replicationWaitCancelled(java.sql.SQLWarning w) {
+        for (; w != null; w = w.getNextWarning()) {
+            if (String.valueOf(w.getMessage()).contains("synchronous replication")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void probe() {
@@ -207,9 +225,13 @@ public final class Workload implements AutoCloseable {
                 lost.add(a.id());
             }
         }
+        // the outage ends with the last failed write after the fault: the first acknowledgment after it is on the
+        // (new) master
+        long lastFailure = failures.stream().filter(t -> t > faultAtNanos).mapToLong(Long::longValue).max()
+                .orElse(faultAtNanos);
         double unavailable = Double.NaN;
         for (Ack a : acks) {
-            if (a.atNanos() > faultAtNanos && a.node().equals(finalMaster.name())) {
+            if (a.atNanos() > lastFailure && a.node().equals(finalMaster.name())) {
                 unavailable = (a.atNanos() - faultAtNanos) / 1e9;
                 break;
             }

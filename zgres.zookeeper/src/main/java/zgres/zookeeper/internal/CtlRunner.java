@@ -19,6 +19,8 @@ import org.osgi.service.component.annotations.Reference;
 @Component
 public class CtlRunner {
     public static final String PROPERTY = "zgres.ctl";
+    /** Set once the command runs (the start-up watchdog then leaves it alone). */
+    static final java.util.concurrent.atomic.AtomicBoolean STARTED = new java.util.concurrent.atomic.AtomicBoolean();
 
     @Activate
     public CtlRunner(BundleContext context, @Reference CommandProcessor processor,
@@ -35,6 +37,7 @@ public class CtlRunner {
     static int run(CommandProcessor processor, String command) {
         PrintStream out = System.out;
         PrintStream err = System.err;
+        STARTED.set(true);
         try (CommandSession session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, err)) {
             Object result = session.execute(command);
             if (result != null) {

@@ -43,6 +43,9 @@ public class RuntimeLifecycle {
             Thread watchdog = new Thread(() -> {
                 try {
                     Thread.sleep(timeout * 1000L);
+                    if (CtlRunner.STARTED.get()) {
+                        return; // the command runs: it has its own timeouts (e.g. --wait)
+                    }
                     System.err.println("zgres: the runtime did not run '" + ctl + "' within " + timeout
                             + " s (is the configuration complete? see the log above)");
                     System.exit(2);

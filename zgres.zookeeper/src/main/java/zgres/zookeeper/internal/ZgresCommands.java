@@ -1,9 +1,13 @@
 package zgres.zookeeper.internal;
 
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.felix.service.command.Descriptor;
+import org.apache.zookeeper.KeeperException;
 import org.apache.felix.service.command.Parameter;
 import org.apache.felix.service.command.annotations.GogoCommand;
 import org.osgi.service.component.annotations.Activate;
@@ -14,12 +18,19 @@ import org.osgi.service.component.annotations.Reference;
 import zgres.api.ClusterSnapshot;
 import zgres.api.GroupName;
 import zgres.api.GroupState;
+import zgres.api.Lsn;
+import zgres.api.NodeId;
+import zgres.api.NodeState;
+import zgres.api.Role;
+import zgres.api.Switchover;
 import zgres.zookeeper.ClusterReader;
 import zgres.zookeeper.Coordination;
+import zgres.zookeeper.ZnodeCodec;
 
 /** The {@code zgres:} Gogo commands that read the cluster. They return values; Gogo prints them. */
 @Component(service = ZgresCommands.class)
-@GogoCommand(scope = "zgres", function = {"list", "await"})
+@GogoCommand(scope = "zgres", function = {"list", "await", "switchover", "switchovers", "cancel", "failover", "pause",
+        "resume", "history"})
 public class ZgresCommands {
     private final Coordination zk;
     private final ClusterReader reader;
@@ -62,6 +73,219 @@ public class ZgresCommands {
     private CharSequence render(boolean json, Optional<String> group) throws Exception {
         ClusterSnapshot s = snapshot();
         return json ? ClusterView.json(s, group) : ClusterView.table(s, group);
+    }
+
+    // ------------------------------------------------------------------ planned operations
+
+    @Descriptor("Planned switchover: the master hands over to the best replica (nothing acknowledged is lost)")
+    public CharSequence switchover(
+            @Descriptor("not before this time (ISO-8601, e.g. 2026-11-26T03:00:00Z)") @Parameter(names = {"--at"},
+                    absentValue = "") String at,
+            @Descriptor("seconds to wait for the new master") @Parameter(names = {"--wait"}, absentValue = "30")
+            int wait,
+            @Descriptor("group name") String group) throws Exception {
+        return requestSwitchover(group, Optional.empty(), at, wait);
+    }
+
+    @Descriptor("Planned switchover to a given replica (nothing acknowledged is lost)")
+    public CharSequence switchover(
+            @Descriptor("not before this time (ISO-8601, e.g. 2026-11-26T03:00:00Z)") @Parameter(names = {"--at"},
+                    absentValue = "") String at,
+            @Descriptor("seconds to wait for the new master") @Parameter(names = {"--wait"}, absentValue = "30")
+            int wait,
+            @Descriptor("group name") String group,
+            @Descriptor("candidate: host:port or node id") String candidate) throws Exception {
+        return requestSwitchover(group, Optional.of(candidate), at, wait);
+    }
+
+    private CharSequence requestSwitchover(String group, Optional<String> candidate, String at, int wait)
+            throws Exception {
+        GroupName.require(group);
+        ClusterSnapshot s = snapshot();
+        GroupState g = Operations.group(s, group);
+        Optional<NodeId> c = candidate.map(x -> Operations.node(group, x));
+        Optional<String> refusal = Operations.switchoverRefusal(g, c);
+        if (refusal.isPresent()) {
+            throw new IllegalStateException("switchover refused: " + refusal.get());
+        }
+        Instant now = Instant.now();
+        Instant when = at.isBlank() ? now : Operations.parseTime(at);
+        Switchover req = new Switchover(Switchover.SWITCHOVER, c.map(NodeId::toString).orElse(""), now, when, false,
+                Switchover.REQUESTED, "", Lsn.ZERO);
+        zk.client().create().creatingParentsIfNeeded().forPath(zk.paths().switchover(group),
+                ZnodeCodec.writeSwitchover(req));
+        if (when.isAfter(now.plusSeconds(1))) {
+            return "switchover of " + group + " scheduled at " + when + (c.map(x -> " to " + x.address()).orElse(""))
+                    + " (zgres:switchovers lists it, zgres:cancel " + group + " drops it)";
+        }
+        return awaitNewMaster(group, g.master().orElseThrow(), c, wait, "switchover");
+    }
+
+    private CharSequence awaitNewMaster(String group, NodeId old, Optional<NodeId> to, int wait, String what)
+            throws Exception {
+        long t0 = System.nanoTime();
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(wait);
+        while (System.nanoTime() < deadline) {
+            GroupState g = snapshot().group(group).orElseThrow();
+            Optional<NodeId> m = g.master();
+            if (m.isPresent() && !m.get().equals(old) && to.map(m.get()::equals).orElse(true)
+                    && g.state(m.get()).map(x -> x.role() == Role.MASTER).orElse(false)) {
+                return what + " of " + group + " done in " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)
+                        + " ms: master is now " + m.get().address() + " (timeline " + g.state(m.get()).get()
+                        .timeline() + ")\n" + ClusterView.table(snapshot(), Optional.of(group));
+            }
+            if (g.switchover().isEmpty() && cancelled(group, old)) {
+                throw new IllegalStateException(what + " of " + group + " was cancelled by the master " + old.address()
+                        + " (see its log for the reason)");
+            }
+            Thread.sleep(50);
+        }
+        return what + " of " + group + " still in progress after " + wait + " s:\n"
+                + ClusterView.table(snapshot(), Optional.of(group));
+    }
+
+    /**
+     * Read from ZooKeeper, not from the cache (which may not have seen our own request yet): the request is gone
+     * while the old master still holds the lock.
+     */
+    private boolean cancelled(String group, NodeId old) throws Exception {
+        if (zk.client().checkExists().forPath(zk.paths().switchover(group)) != null) {
+            return false;
+        }
+        try {
+            String holder = new String(zk.client().getData().forPath(zk.paths().lock(group)),
+                    java.nio.charset.StandardCharsets.UTF_8).trim();
+            return holder.equals(old.address());
+        } catch (KeeperException.NoNodeException e) {
+            return false;
+        }
+    }
+
+    @Descriptor("List pending and scheduled switchovers and manual failovers")
+    public CharSequence switchovers() throws Exception {
+        Table t = new Table("Switchovers", "Group", "Type", "Candidate", "State", "Scheduled at", "Requested at");
+        int n = 0;
+        for (GroupState g : snapshot().groups().values()) {
+            if (g.switchover().isPresent()) {
+                Switchover s = g.switchover().get();
+                t.row(g.name(), s.type(), s.candidate().isEmpty() ? "(best replica)" : s.candidate(), s.state(),
+                        s.scheduledAt(), s.requestedAt());
+                n++;
+            }
+        }
+        return n == 0 ? "no pending switchover" : t.toString();
+    }
+
+    @Descriptor("Cancel a pending or scheduled switchover or manual failover")
+    public CharSequence cancel(@Descriptor("group name") String group) throws Exception {
+        GroupName.require(group);
+        GroupState g = Operations.group(snapshot(), group);
+        Switchover s = g.switchover().orElseThrow(() -> new IllegalStateException("no pending switchover of " + group));
+        if (s.handover()) {
+            throw new IllegalStateException("the switchover of " + group + " is being carried out (handover from "
+                    + s.from() + "): too late to cancel");
+        }
+        zk.client().delete().forPath(zk.paths().switchover(group));
+        return "cancelled the " + s.type() + " of " + group;
+    }
+
+    @Descriptor("Manual failover to a given node: works without a master; refused when it could lose acknowledged "
+            + "commits unless --allow-data-loss")
+    public CharSequence failover(
+            @Descriptor("promote even if another node is further ahead") @Parameter(names = {"--allow-data-loss"},
+                    presentValue = "true", absentValue = "false") boolean allowDataLoss,
+            @Descriptor("seconds to wait for the new master") @Parameter(names = {"--wait"}, absentValue = "30")
+            int wait,
+            @Descriptor("group name") String group,
+            @Descriptor("candidate: host:port or node id") String candidate) throws Exception {
+        GroupName.require(group);
+        GroupState g = Operations.group(snapshot(), group);
+        NodeId c = Operations.node(group, candidate);
+        if (g.state(c).isEmpty()) {
+            throw new IllegalStateException("failover refused: " + c.address() + " is not a member of " + group);
+        }
+        if (g.switchover().isPresent()) {
+            throw new IllegalStateException("failover refused: a " + g.switchover().get().type() + " of " + group
+                    + " is already pending (zgres:cancel " + group + ")");
+        }
+        if (g.master().isPresent() && g.masterConn().isPresent()) {
+            Optional<String> refusal = Operations.switchoverRefusal(g, Optional.of(c));
+            if (refusal.isPresent() && !g.paused()) {
+                throw new IllegalStateException("failover refused: the master is healthy and " + refusal.get());
+            }
+        } else {
+            NodeState cs = g.state(c).get();
+            if (cs.role() != Role.REPLICA || !cs.pgState().matches("streaming|running")) {
+                throw new IllegalStateException("failover refused: " + c.address() + " is not a running replica ("
+                        + cs.role().jsonName() + ", " + cs.pgState() + ")");
+            }
+            List<String> risks = Operations.dataLossRisks(g, c);
+            if (!risks.isEmpty() && !allowDataLoss) {
+                throw new IllegalStateException("failover refused: promoting " + c.address()
+                        + " could lose acknowledged commits: " + String.join("; ", risks)
+                        + " (--allow-data-loss to do it anyway)");
+            }
+        }
+        Instant now = Instant.now();
+        zk.client().create().creatingParentsIfNeeded().forPath(zk.paths().switchover(group), ZnodeCodec
+                .writeSwitchover(new Switchover(Switchover.FAILOVER, c.toString(), now, now, allowDataLoss,
+                        Switchover.REQUESTED, "", Lsn.ZERO)));
+        return awaitNewMaster(group, g.master().orElse(NodeId.ofAddress(group, "0.0.0.0:1")), Optional.of(c), wait,
+                "failover");
+    }
+
+    @Descriptor("Pause a group: no automatic action (failover, restart, follow) until zgres:resume")
+    public CharSequence pause(@Descriptor("group name") String group) throws Exception {
+        GroupName.require(group);
+        Operations.group(snapshot(), group);
+        try {
+            zk.client().create().creatingParentsIfNeeded().forPath(zk.paths().pause(group), ZnodeCodec.bytes(
+                    ZnodeCodec.mapper().createObjectNode().put("paused_at", Instant.now().toString())));
+        } catch (KeeperException.NodeExistsException e) {
+            return "group " + group + " was already paused";
+        }
+        return "paused group " + group + ": no automatic failover, restart or follow until zgres:resume " + group;
+    }
+
+    @Descriptor("Resume automatic management of a paused group")
+    public CharSequence resume(@Descriptor("group name") String group) throws Exception {
+        GroupName.require(group);
+        try {
+            zk.client().delete().forPath(zk.paths().pause(group));
+        } catch (KeeperException.NoNodeException e) {
+            return "group " + group + " was not paused";
+        }
+        return "resumed group " + group;
+    }
+
+    @Descriptor("Show a group's promotions: time, timeline, LSN, old and new master, reason")
+    public CharSequence history(@Descriptor("group name") String group) throws Exception {
+        GroupName.require(group);
+        String dir = zk.paths().history(group);
+        List<String> children;
+        try {
+            children = new ArrayList<>(zk.client().getChildren().forPath(dir));
+        } catch (KeeperException.NoNodeException e) {
+            return "no history for group " + group;
+        }
+        children.sort(null);
+        Table t = new Table("History of " + group, "Time", "TL", "LSN", "Old master", "New master", "Reason");
+        for (String c : children) {
+            try {
+                var o = ZnodeCodec.object(zk.client().getData().forPath(dir + "/" + c));
+                t.row(o.path("at").asText(), o.path("timeline").asText(), o.path("lsn").asText(),
+                        address(o.path("old_master").asText()), address(o.path("new_master").asText()),
+                        o.path("reason").asText());
+            } catch (IllegalArgumentException e) {
+                t.row("?", "", "", "", "", "unreadable: " + e.getMessage());
+            }
+        }
+        return t.toString();
+    }
+
+    private static String address(String nodeId) {
+        int us = nodeId.lastIndexOf('_');
+        return us < 0 ? nodeId : nodeId.substring(us + 1);
     }
 
     @Descriptor("Wait until a group has a master and at least N healthy nodes; prints the group")

@@ -1,0 +1,52 @@
+package zgres.plugin.apply;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import zgres.api.ClusterSnapshot;
+import zgres.api.sync.SyncPlugin;
+
+/** The apply sync plugin: one instance per file ({@code zgres.plugin.apply~name}). */
+@Component(configurationPid = ApplyComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        property = SyncPlugin.NAME + "=apply")
+@Designate(ocd = ApplyComponent.Config.class, factory = true)
+public class ApplyComponent implements SyncPlugin {
+    public static final String PID = "zgres.plugin.apply";
+
+    @ObjectClassDefinition(name = "zgres apply", description = "Healthy and master information as a JSON file, and "
+            + "executables to run with its path")
+    public @interface Config {
+        @AttributeDefinition(description = "The JSON file (written atomically)")
+        String path();
+
+        @AttributeDefinition(description = "Executables run in order with the file's path when it changes")
+        String[] executables() default {};
+
+        @AttributeDefinition(description = "Longest run of one executable, ms", min = "100")
+        int timeout__ms() default 30000;
+    }
+
+    private final ApplySync sync;
+
+    @Activate
+    public ApplyComponent(Config c, Map<String, Object> props) {
+        if (c.path() == null || c.path().isBlank()) {
+            throw new IllegalArgumentException("zgres.plugin.apply: path is required");
+        }
+        sync = new ApplySync(new ApplySync.Settings(String.valueOf(props.getOrDefault("service.pid", PID)),
+                Path.of(c.path()), List.of(c.executables()), c.timeout__ms()));
+    }
+
+    @Override
+    public void apply(ClusterSnapshot snapshot) throws Exception {
+        sync.apply(snapshot);
+    }
+}

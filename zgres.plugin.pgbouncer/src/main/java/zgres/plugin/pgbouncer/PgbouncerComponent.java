@@ -1,0 +1,124 @@
+package zgres.plugin.pgbouncer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import zgres.api.ClusterSnapshot;
+import zgres.api.GroupName;
+import zgres.api.sync.SyncPlugin;
+
+/**
+ * The pgbouncer sync plugin: one instance per pgbouncer ({@code zgres.plugin.pgbouncer~name}). With {@code manage}
+ * it also writes pgbouncer.ini and runs pgbouncer itself (started when the first group appears, restarted when it
+ * exits).
+ */
+@Component(configurationPid = PgbouncerComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        property = SyncPlugin.NAME + "=pgbouncer")
+@Designate(ocd = PgbouncerComponent.Config.class, factory = true)
+public class PgbouncerComponent implements SyncPlugin {
+    public static final String PID = "zgres.plugin.pgbouncer";
+
+    @ObjectClassDefinition(name = "zgres pgbouncer", description = "A pgbouncer kept pointing at each group's master")
+    public @interface Config {
+        @AttributeDefinition(description = "The databases file zgres owns (pgbouncer.ini includes it with %include)")
+        String databases__file();
+
+        @AttributeDefinition(description = "Groups to route (empty: all)")
+        String[] groups() default {};
+
+        @AttributeDefinition(description = "Suffix of each group's read-only database")
+        String readonly__suffix() default "-ro";
+
+        @AttributeDefinition(description = "This machine's zone: replicas in it are preferred for read-only")
+        String zone() default "";
+
+        @AttributeDefinition(description = "Extra parameters of every database entry (e.g. pool_size=20)")
+        String extra__parameters() default "";
+
+        @AttributeDefinition(description = "pid file of a pgbouncer zgres does not manage (reloaded with SIGHUP; it "
+                + "must set server_fast_close = 1)")
+        String pid__file() default "";
+
+        @AttributeDefinition(description = "Managed pgbouncer: port", min = "1", max = "65535")
+        int port() default 6432;
+
+        @AttributeDefinition(description = "Managed pgbouncer: admin_users")
+        String admin__user() default "zgres";
+
+        @AttributeDefinition(description = "Write pgbouncer.ini and run pgbouncer (as run_as) from work_dir")
+        boolean manage() default false;
+
+        @AttributeDefinition(description = "Directory of the managed pgbouncer's files")
+        String work__dir() default "";
+
+        @AttributeDefinition(description = "Managed pgbouncer: address to listen on")
+        String listen__addr() default "127.0.0.1";
+
+        @AttributeDefinition(description = "Managed pgbouncer: users and passwords (user:password) of its auth_file")
+        String[] auth__users() default {};
+
+        @AttributeDefinition(description = "Managed pgbouncer: pool_mode (session, transaction, statement)")
+        String pool__mode() default "session";
+
+        @AttributeDefinition(description = "Managed pgbouncer: OS user (default postgres when root)")
+        String run__as() default "postgres";
+
+        @AttributeDefinition(description = "Managed pgbouncer: binary")
+        String pgbouncer__bin() default "/usr/sbin/pgbouncer";
+    }
+
+    private final PgbouncerSync sync;
+    private final ManagedPgbouncer process;
+
+    @Activate
+    public PgbouncerComponent(Config c, java.util.Map<String, Object> props) throws IOException {
+        String name = String.valueOf(props.getOrDefault("service.pid", PID));
+        for (String g : c.groups()) {
+            GroupName.require(g);
+        }
+        if (c.databases__file() == null || c.databases__file().isBlank()) {
+            throw new IllegalArgumentException(name + ": databases_file is required");
+        }
+        Path db = Path.of(c.databases__file());
+        PgbouncerSync.Settings settings = new PgbouncerSync.Settings(name, db, Set.of(c.groups()),
+                c.readonly__suffix(), c.zone(), c.extra__parameters());
+        if (c.manage()) {
+            if (c.work__dir().isBlank()) {
+                throw new IllegalArgumentException(name + ": work_dir is required when manage is true");
+            }
+            process = new ManagedPgbouncer(name, Path.of(c.work__dir()), db, c.listen__addr(), c.port(),
+                    c.admin__user(), List.of(c.auth__users()), c.pool__mode(), c.run__as(), c.pgbouncer__bin());
+            sync = new PgbouncerSync(settings, process::reload);
+        } else {
+            if (c.pid__file().isBlank()) {
+                throw new IllegalArgumentException(name + ": pid_file is required when manage is false (zgres reloads "
+                        + "pgbouncer with SIGHUP)");
+            }
+            process = null;
+            Path pid = Path.of(c.pid__file());
+            sync = new PgbouncerSync(settings, () -> PgbouncerSync.sighup(pid));
+        }
+    }
+
+    @Override
+    public void apply(ClusterSnapshot snapshot) throws Exception {
+        sync.apply(snapshot);
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (process != null) {
+            process.close();
+        }
+    }
+}
