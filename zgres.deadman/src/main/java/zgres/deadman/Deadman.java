@@ -196,12 +196,37 @@ public final class Deadman implements Closeable {
     }
 
     /** Applies settings that are safe to change while running (tags, timing of the loop). */
-    public void update(DeadmanSettings s) {
+    /**
+     * Takes new settings live (policy, tags, intervals, synchronous mode): the session and the lock are kept.
+     *
+     * @return the settings that changed but only take effect at the next start (session timeout, lease margin)
+     * @throws IllegalArgumentException when the identity or the data directory would change
+     */
+    public List<String> update(DeadmanSettings s) {
         if (!s.id().equals(settings.id()) || !s.dataDir().equals(settings.dataDir())) {
-            throw new IllegalArgumentException("identity and data_dir cannot change while running");
+            throw new IllegalArgumentException("group, host, port and data_dir cannot change while running (they are "
+                    + settings.id() + " in " + settings.dataDir() + ")");
+        }
+        List<String> later = new ArrayList<>();
+        if (s.sessionTimeoutMs() != settings.sessionTimeoutMs()) {
+            later.add("session_timeout_ms " + settings.sessionTimeoutMs() + " -> " + s.sessionTimeoutMs());
+        }
+        if (s.leaseMarginMs() != settings.leaseMarginMs()) {
+            later.add("lease_margin_ms " + settings.leaseMarginMs() + " -> " + s.leaseMarginMs());
         }
         live = s;
         wakeUp();
+        return later;
+    }
+
+    /** @return the settings in effect (tests) */
+    public DeadmanSettings liveSettings() {
+        return live;
+    }
+
+    /** @return the ZooKeeper session id of this deadman's client (tests: live changes keep it) */
+    public long zookeeperSessionId() {
+        return sessionId();
     }
 
     public void start() {
@@ -713,7 +738,7 @@ public final class Deadman implements Closeable {
                 startPostgres(OptionalLong.empty());
                 return;
             }
-            if (settings.rewindFailure().equals("reclone")) {
+            if (live.rewindFailure().equals("reclone")) {
                 LOG.error("[{}] pg_rewind from {} failed: {}; re-cloning (rewind_failure = reclone)", name,
                         m.address(), e.getMessage());
                 pg.wipe();

@@ -141,31 +141,109 @@ public class DeadmanComponent {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile List<MetadataProvider> metadata = new CopyOnWriteArrayList<>();
 
-    private final Deadman deadman;
+    @Reference
+    Coordination zk;
 
-    @Activate
-    public DeadmanComponent(Config config, BundleContext context, @Reference Coordination zk) throws Exception {
-        DeadmanSettings s = DeadmanSettings.from(config);
-        PgNode pg = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()));
-        deadman = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), pg,
-                () -> bundles(context), () -> vetoes, () -> metadata);
-        deadman.start();
+    private volatile Map<String, Object> local = Map.of();
+    private volatile Map<String, Object> cluster = Map.of();
+    private volatile Deadman deadman;
+    private volatile String lastRejected = "";
+
+    /** Cluster settings (from ZooKeeper through the configuration bridge) override local values, live. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, updated = "clusterUpdated", unbind = "clusterUnbound")
+    void clusterBound(ClusterSettings c) {
+        cluster = c.values();
+        reapply("cluster settings " + cluster);
     }
 
-    /** Takes new values live; a value that cannot change live, or an invalid one, is rejected and logged. */
+    void clusterUpdated(ClusterSettings c) {
+        cluster = c.values();
+        reapply("cluster settings " + cluster);
+    }
+
+    void clusterUnbound(ClusterSettings c) {
+        cluster = Map.of();
+        reapply("cluster settings removed: local values apply");
+    }
+
+    @Activate
+    void activate(Map<String, Object> props, BundleContext context) throws Exception {
+        local = Map.copyOf(props);
+        DeadmanSettings s = DeadmanSettings.from(config(merged()));
+        PgNode pg = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()));
+        Deadman d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), pg,
+                () -> bundles(context), () -> vetoes, () -> metadata);
+        d.start();
+        deadman = d;
+        if (!cluster.isEmpty()) {
+            LOG.info("[{}] cluster settings in effect: {}", d.id(), cluster);
+        }
+    }
+
+    /** Takes new local values live; a value that cannot change live, or an invalid one, is rejected and logged. */
     @Modified
-    void modified(Config config) {
+    void modified(Map<String, Object> props) {
+        local = Map.copyOf(props);
+        reapply("local configuration");
+    }
+
+    /** @return the local configuration with the cluster settings laid over it */
+    Map<String, Object> merged() {
+        Map<String, Object> m = new java.util.HashMap<>(local);
+        cluster.forEach((k, v) -> {
+            if (ClusterSettings.KEYS.contains(k)) {
+                m.put(k, v);
+            }
+        });
+        return m;
+    }
+
+    /**
+     * @return the properties as the configuration type, every value converted now
+     * @throws IllegalArgumentException naming the key, the value and the expected type when a value does not convert
+     */
+    static Config config(Map<String, Object> props) {
+        Config c = org.osgi.util.converter.Converters.standardConverter().convert(props).to(Config.class);
+        for (java.lang.reflect.Method m : Config.class.getDeclaredMethods()) {
+            try {
+                m.invoke(c);
+            } catch (java.lang.reflect.InvocationTargetException | IllegalAccessException e) {
+                String key = m.getName().replace("__", "\u0000").replace('_', '.').replace('\u0000', '_');
+                Object v = props.get(key);
+                throw new IllegalArgumentException(key + ": '" + (v instanceof Object[] a ? java.util.Arrays.toString(a)
+                        : v) + "' is not a valid " + m.getReturnType().getSimpleName());
+            }
+        }
+        return c;
+    }
+
+    private synchronized void reapply(String what) {
+        Deadman d = deadman;
+        if (d == null) {
+            return; // not started yet: activate() reads the merged values
+        }
         try {
-            deadman.update(DeadmanSettings.from(config));
-            LOG.info("[{}] configuration updated live", deadman.id());
-        } catch (IllegalArgumentException e) {
-            LOG.error("[{}] rejected new configuration, keeping the last good one: {}", deadman.id(), e.getMessage());
+            DeadmanSettings s = DeadmanSettings.from(config(merged()));
+            List<String> later = d.update(s);
+            lastRejected = "";
+            LOG.info("[{}] configuration updated live ({}){}", d.id(), what, later.isEmpty() ? ""
+                    : "; takes effect at the next start: " + String.join(", ", later));
+        } catch (IllegalArgumentException | org.osgi.util.converter.ConversionException e) {
+            String msg = e.getMessage();
+            if (!msg.equals(lastRejected)) {
+                lastRejected = msg;
+                LOG.error("[{}] rejected new configuration ({}), keeping the last good one: {}", d.id(), what, msg);
+            }
         }
     }
 
     @Deactivate
     void deactivate() {
-        deadman.close();
+        Deadman d = deadman;
+        if (d != null) {
+            d.close();
+        }
     }
 
     public Deadman deadman() {

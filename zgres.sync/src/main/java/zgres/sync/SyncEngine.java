@@ -31,9 +31,10 @@ public final class SyncEngine implements Closeable {
     public record PluginStatus(String name, long appliedSequence, Instant appliedAt, long applied, long failures,
             String lastError) {}
 
-    private final long debounceMs;
-    private final long resyncMs;
-    private final long maxBackoffMs;
+    private volatile long debounceMs;
+    private volatile long resyncMs;
+    private volatile long maxBackoffMs;
+    private ScheduledFuture<?> resync;
     private final ScheduledExecutorService timer;
     private final Map<SyncPlugin, Worker> workers = new ConcurrentHashMap<>();
     private final AtomicReference<ClusterSnapshot> latest = new AtomicReference<>();
@@ -49,8 +50,26 @@ public final class SyncEngine implements Closeable {
             t.setDaemon(true);
             return t;
         });
-        if (resyncMs > 0) {
-            timer.scheduleWithFixedDelay(this::deliver, resyncMs, resyncMs, TimeUnit.MILLISECONDS);
+        scheduleResync();
+    }
+
+    private synchronized void scheduleResync() {
+        if (resync != null) {
+            resync.cancel(false);
+            resync = null;
+        }
+        if (resyncMs > 0 && !closed) {
+            resync = timer.scheduleWithFixedDelay(this::deliver, resyncMs, resyncMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** New timings, live: plugins, their threads and the current snapshot are kept. */
+    public synchronized void reconfigure(long debounceMs, long resyncMs, long maxBackoffMs) {
+        this.debounceMs = debounceMs;
+        this.maxBackoffMs = maxBackoffMs;
+        if (resyncMs != this.resyncMs) {
+            this.resyncMs = resyncMs;
+            scheduleResync();
         }
     }
 

@@ -209,7 +209,10 @@ public final class PgNode implements AutoCloseable {
                 "max_wal_senders = 10", "max_replication_slots = 10", "wal_keep_size = '256MB'",
                 "hot_standby_feedback = on", "wal_receiver_status_interval = '1s'", "wal_sender_timeout = '15s'",
                 "wal_receiver_timeout = '15s'", "wal_retrieve_retry_interval = '500ms'",
-                "log_line_prefix = '%m [%p] %q%u@%d '", "logging_collector = off")) {
+                "log_line_prefix = '%m [%p] %q%u@%d '", "logging_collector = off",
+                // after a crash PostgreSQL fsyncs every file of the data directory before recovery: one syncfs()
+                // instead takes milliseconds rather than seconds, and the crashed master is back that much sooner
+                "recovery_init_sync_method = syncfs")) {
             conf.append(p).append('\n');
         }
         for (String p : spec.parameters()) {

@@ -24,6 +24,7 @@ import zgres.itest.harness.Workload;
  *   failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|zk-partition|switchover [--runs 5]
  *            [--profile fast] [--sync off|on|strict]
  *   stability [--minutes 10] [--profile fast]
+ *   config [--changes 100] [--updates 20]
  * </pre>
  */
 public final class Bench {
@@ -43,6 +44,8 @@ public final class Bench {
                     Profile.named(opts.getOrDefault("profile", "fast")));
             case "stability" -> stability(Double.parseDouble(opts.getOrDefault("minutes", "10")), profile,
                     Integer.parseInt(opts.getOrDefault("zk-servers", "3")));
+            case "config" -> ConfigBench.run(Integer.parseInt(opts.getOrDefault("changes", "100")),
+                    Integer.parseInt(opts.getOrDefault("updates", "20")));
             default -> {
                 usage();
                 yield 2;
@@ -55,7 +58,8 @@ public final class Bench {
         System.err.println("usage: ./zgres bench failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|"
                 + "zk-partition|switchover [--runs N] [--profile default|fast] [--sync off|on|strict]\n"
                 + "       ./zgres bench routing [--runs 20] [--profile fast]\n"
-                + "       ./zgres bench stability [--minutes N] [--profile default|fast]");
+                + "       ./zgres bench stability [--minutes N] [--profile default|fast]\n"
+                + "       ./zgres bench config [--changes 100] [--updates 20]");
         System.exit(2);
     }
 

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -19,6 +20,7 @@ import zgres.api.sync.SyncPlugin;
         property = SyncPlugin.NAME + "=apply")
 @Designate(ocd = ApplyComponent.Config.class, factory = true)
 public class ApplyComponent implements SyncPlugin {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ApplyComponent.class);
     public static final String PID = "zgres.plugin.apply";
 
     @ObjectClassDefinition(name = "zgres apply", description = "Healthy and master information as a JSON file, and "
@@ -34,19 +36,46 @@ public class ApplyComponent implements SyncPlugin {
         int timeout__ms() default 30000;
     }
 
-    private final ApplySync sync;
+    private volatile ApplySync sync;
+    private volatile ClusterSnapshot last;
 
     @Activate
     public ApplyComponent(Config c, Map<String, Object> props) {
+        sync = create(c, props);
+    }
+
+    private static ApplySync create(Config c, Map<String, Object> props) {
         if (c.path() == null || c.path().isBlank()) {
             throw new IllegalArgumentException("zgres.plugin.apply: path is required");
         }
-        sync = new ApplySync(new ApplySync.Settings(String.valueOf(props.getOrDefault("service.pid", PID)),
+        return new ApplySync(new ApplySync.Settings(String.valueOf(props.getOrDefault("service.pid", PID)),
                 Path.of(c.path()), List.of(c.executables()), c.timeout__ms()));
     }
 
+    /** New settings apply live: the current snapshot is applied with them at once. */
+    @Modified
+    synchronized void modified(Config c, Map<String, Object> props) {
+        try {
+            sync = create(c, props);
+        } catch (IllegalArgumentException e) {
+            LOG.error("{}: rejected new configuration, keeping the last good one: {}", props.get("service.pid"),
+                    e.getMessage());
+            return;
+        }
+        LOG.info("{}: configuration updated live", props.get("service.pid"));
+        if (last != null) {
+            try {
+                sync.apply(last);
+            } catch (Exception e) {
+                LOG.error("{}: applying the current snapshot with the new settings failed ({}); the sync daemon "
+                        + "retries with the next one", props.get("service.pid"), e.toString());
+            }
+        }
+    }
+
     @Override
-    public void apply(ClusterSnapshot snapshot) throws Exception {
+    public synchronized void apply(ClusterSnapshot snapshot) throws Exception {
+        last = snapshot;
         sync.apply(snapshot);
     }
 }

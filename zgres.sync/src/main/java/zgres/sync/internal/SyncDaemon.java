@@ -11,6 +11,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -92,6 +93,14 @@ public class SyncDaemon {
         if (started) {
             engine.remove(plugin);
         }
+    }
+
+    /** New timings apply live: the cache, the plugins and their state are kept. */
+    @Modified
+    void modified(Config config) {
+        engine.reconfigure(config.debounce__ms(), config.resync__interval__s() * 1000L, config.max__backoff__ms());
+        LOG.info("sync daemon reconfigured live: debounce {} ms, resync {} s, max backoff {} ms", config.debounce__ms(),
+                config.resync__interval__s(), config.max__backoff__ms());
     }
 
     @Deactivate

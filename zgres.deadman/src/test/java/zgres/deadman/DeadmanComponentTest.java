@@ -1,0 +1,66 @@
+package zgres.deadman;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+/** Local configuration and cluster settings merge into the deadman's settings; bad values are named. */
+class DeadmanComponentTest {
+    static Map<String, Object> local() {
+        Map<String, Object> m = new HashMap<>();
+        m.put("group", "g");
+        m.put("port", 5432);
+        m.put("data_dir", "/var/lib/zgres/g");
+        m.put("maximum_lag_on_failover", 1000L);
+        m.put("synchronous_mode", "off");
+        m.put("pg_parameters", new String[] {"a = 1"});
+        return m;
+    }
+
+    @Test
+    void propertiesMapToTheConfigurationTypeWithUnderscoreNames() {
+        DeadmanComponent.Config c = DeadmanComponent.config(local());
+        assertThat(c.data__dir()).isEqualTo("/var/lib/zgres/g");
+        assertThat(c.maximum__lag__on__failover()).isEqualTo(1000L);
+        assertThat(c.pg__parameters()).containsExactly("a = 1");
+        assertThat(c.session__timeout__ms()).as("defaults apply").isEqualTo(6000);
+        Map<String, Object> fromJson = local();
+        fromJson.put("port", "5432");
+        fromJson.put("loop_wait_ms", 500L);
+        assertThat(DeadmanComponent.config(fromJson).port()).isEqualTo(5432);
+        assertThat(DeadmanComponent.config(fromJson).loop__wait__ms()).isEqualTo(500);
+    }
+
+    @Test
+    void clusterSettingsOverrideOnlyTheLiveKeys() {
+        DeadmanComponent d = new DeadmanComponent();
+        ClusterSettings cs = new ClusterSettings();
+        Map<String, Object> cluster = new HashMap<>();
+        cluster.put("synchronous_mode", "on");
+        cluster.put("maximum_lag_on_failover", 5L);
+        cluster.put("data_dir", "/elsewhere");
+        cs.configure(cluster);
+        d.clusterBound(cs);
+        d.modified(local());
+        DeadmanSettings s = DeadmanSettings.from(DeadmanComponent.config(d.merged()));
+        assertThat(s.policy().syncMode()).isEqualTo(zgres.deadman.ha.SyncPlanner.Mode.ON);
+        assertThat(s.policy().maximumLagOnFailover()).isEqualTo(5L);
+        assertThat(s.dataDir().toString()).as("identity never comes from the cluster").isEqualTo("/var/lib/zgres/g");
+    }
+
+    @Test
+    void anInvalidClusterValueIsRejectedWithKeyAndValue() {
+        Map<String, Object> m = local();
+        m.put("synchronous_mode", "sometimes");
+        assertThatThrownBy(() -> DeadmanSettings.from(DeadmanComponent.config(m)))
+                .hasMessageContaining("synchronous_mode").hasMessageContaining("sometimes");
+        Map<String, Object> n = local();
+        n.put("loop_wait_ms", "fast");
+        assertThatThrownBy(() -> DeadmanComponent.config(n)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("loop_wait_ms: 'fast' is not a valid int");
+    }
+}
