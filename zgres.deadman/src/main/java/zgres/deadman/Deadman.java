@@ -930,12 +930,18 @@ public final class Deadman implements Closeable {
      * takes it, waits for that position and promotes; nothing acknowledged is lost.
      */
     private void handover(Observation o, Decision d) throws Exception {
-        NodeId to = d.target().orElseThrow();
-        Switchover s = o.group().switchover().orElseThrow();
+        handover(o.group().switchover().orElseThrow(), d.target().orElseThrow(), false);
+    }
+
+    private void handover(Switchover s, NodeId to, boolean create) throws Exception {
         long t0 = System.nanoTime();
         // mark the request as being carried out (it can no longer be cancelled), then checkpoint while PostgreSQL
         // still takes writes: the shutdown checkpoint, inside the write outage, is then short
-        writeSwitchover(s.handingOver(me.toString(), to.toString(), Lsn.ZERO));
+        if (create) {
+            createSwitchover(s.handingOver(me.toString(), to.toString(), Lsn.ZERO));
+        } else {
+            writeSwitchover(s.handingOver(me.toString(), to.toString(), Lsn.ZERO));
+        }
         try {
             pg.jdbc().execute("CHECKPOINT", 30);
         } catch (SQLException e) {
@@ -943,14 +949,60 @@ public final class Deadman implements Closeable {
         }
         long t1 = System.nanoTime();
         pgState = "stopping";
-        pg.stop("INT", 30_000);
+        pg.requestStop("INT");
+        // Once the shutdown checkpoint is in pg_control every backend has exited and nothing can commit any more:
+        // its location is final. The WAL senders are still sending it and the postmaster exits only after they
+        // have (a few hundred ms): the lock is handed over at once, the candidate waits for that position anyway.
+        Optional<Lsn> early = Optional.empty();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (early.isEmpty() && pg.running() && System.nanoTime() < deadline) {
+            early = pg.shutdownCheckpoint();
+            if (early.isEmpty()) {
+                Thread.sleep(5);
+            }
+        }
         long t2 = System.nanoTime();
-        Lsn last = pg.checkpointLsn();
-        handOverLock(s.handingOver(me.toString(), to.toString(), last), to);
-        LOG.warn("[{}] switchover: checkpoint in {} ms, PostgreSQL stopped cleanly at {} in {} ms, lock handed over "
-                + "to {} {} ms later", name, TimeUnit.NANOSECONDS.toMillis(t1 - t0), last,
-                TimeUnit.NANOSECONDS.toMillis(t2 - t1), to.address(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime()
-                        - t2));
+        Lsn last;
+        if (early.isPresent()) {
+            last = early.get();
+            handOverLock(s.handingOver(me.toString(), to.toString(), last), to);
+            pg.awaitStop(30_000);
+        } else {
+            pg.awaitStop(30_000);
+            last = pg.checkpointLsn();
+            handOverLock(s.handingOver(me.toString(), to.toString(), last), to);
+        }
+        LOG.warn("[{}] switchover: checkpoint in {} ms, shutdown checkpoint at {} {} ms after the stop request{}, "
+                + "lock handed over to {}; PostgreSQL exited {} ms after the stop request", name,
+                TimeUnit.NANOSECONDS.toMillis(t1 - t0), last, TimeUnit.NANOSECONDS.toMillis(t2 - t1),
+                early.isPresent() ? " (read from pg_control while the WAL senders finish)" : " (after the exit)",
+                to.address(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t1));
+    }
+
+    /**
+     * A master stopped cleanly hands the lock over like a switchover to the best replica, when one qualifies and no
+     * request is pending: the candidate takes the lock at once (no election delay) and promotes with the final
+     * position. On any doubt it falls back to stopping PostgreSQL and releasing the lock.
+     */
+    private void handOverOnStop() {
+        try {
+            Observation o = observe();
+            if (o.lock() != LockOwner.MINE || o.group().switchover().isPresent() || heldLock == null
+                    || System.nanoTime() >= leaseEnd) {
+                return;
+            }
+            Decision d = new Decider(live.policy()).onStop(o);
+            if (d.action() != Action.HANDOVER) {
+                LOG.warn("[{}] stopping: {}", name, d.reason());
+                return;
+            }
+            LOG.warn("[{}] {}", name, d.reason());
+            handover(new Switchover(Switchover.SWITCHOVER, d.target().orElseThrow().toString(), Instant.now(), null,
+                    false, Switchover.REQUESTED, "", Lsn.ZERO), d.target().orElseThrow(), true);
+        } catch (Exception e) {
+            LOG.warn("[{}] stopping: could not hand over ({}): stopping PostgreSQL and releasing the lock", name,
+                    e.toString());
+        }
     }
 
     /** Records the final position and deletes the lock in one transaction (one round trip in the outage). */
@@ -975,6 +1027,24 @@ public final class Deadman implements Closeable {
     private void cancelSwitchover(Observation o, Decision d) {
         LOG.error("[{}] {}: the request is dropped", name, d.reason());
         deleteSwitchover();
+    }
+
+    /** Creates {@code /switchover/{group}} while this node holds the lock (a clean stop's handover). */
+    private void createSwitchover(Switchover s) throws Exception {
+        HeldLock held = heldLock;
+        if (held == null) {
+            throw new IllegalStateException("not holding the lock");
+        }
+        if (client.checkExists().forPath(paths.switchoverDir()) == null) {
+            try {
+                client.create().creatingParentsIfNeeded().forPath(paths.switchoverDir());
+            } catch (KeeperException.NodeExistsException e) {
+                // created meanwhile
+            }
+        }
+        client.transaction().forOperations(
+                client.transactionOp().check().withVersion(held.version()).forPath(paths.lock(me.group())),
+                client.transactionOp().create().forPath(paths.switchover(me.group()), ZnodeCodec.writeSwitchover(s)));
     }
 
     private void writeSwitchover(Switchover s) throws Exception {
@@ -1346,9 +1416,12 @@ public final class Deadman implements Closeable {
             Thread.currentThread().interrupt();
         }
         boolean master = heldLock != null;
+        if (master && pg.running()) {
+            handOverOnStop();
+        }
         if (pg.running()) {
-            LOG.warn("[{}] stopping: fast shutdown of PostgreSQL{}", name, master ? " (master: the lock is released "
-                    + "right after)" : "");
+            LOG.warn("[{}] stopping: fast shutdown of PostgreSQL{}", name, heldLock != null ? " (master: the lock is "
+                    + "released right after)" : "");
             pg.stop("INT", 15_000);
         }
         releaseLock("deadman stopped");

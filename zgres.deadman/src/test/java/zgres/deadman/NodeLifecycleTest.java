@@ -94,6 +94,8 @@ class NodeLifecycleTest {
     void theCheckpointLocationReadFromPgControlIsWhatPgControldataSays() throws Exception {
         var tools = new zgres.deadman.pg.PgTools(java.nio.file.Path.of("/usr/lib/postgresql/15/bin"), "postgres");
         var dir = java.nio.file.Path.of((String) n1.get("data_dir"));
+        assertThat(zgres.deadman.pg.ControlData.shutdownCheckpoint(dir)).as("a running primary has no shutdown "
+                + "checkpoint").isEmpty();
         for (int i = 0; i < 3; i++) {
             var fromTool = zgres.deadman.pg.ControlData.read(tools, dir).checkpointLsn();
             var fromFile = zgres.deadman.pg.ControlData.checkpointLsn(tools, dir);
@@ -227,5 +229,20 @@ class NodeLifecycleTest {
         assertThat(java.nio.file.Files.exists(java.nio.file.Path.of((String) n2.get("data_dir"), "postmaster.pid")))
                 .as("PostgreSQL stopped with its deadman").isFalse();
         assertThat(group().master()).contains(id(n1));
+        var replicaDir = java.nio.file.Path.of((String) n2.get("data_dir"));
+        assertThat(zgres.deadman.pg.ControlData.shutdownCheckpoint(replicaDir)).as("a standby's shutdown is not a "
+                + "primary's shutdown checkpoint").isEmpty();
+    }
+
+    @Test
+    @Order(7)
+    void aPrimaryStoppedCleanlyShowsItsShutdownCheckpointInPgControl() throws Exception {
+        var tools = new zgres.deadman.pg.PgTools(java.nio.file.Path.of("/usr/lib/postgresql/15/bin"), "postgres");
+        var dir = java.nio.file.Path.of((String) n1.get("data_dir"));
+        d1.close();
+        var cd = zgres.deadman.pg.ControlData.read(tools, dir);
+        assertThat(cd.state()).isEqualTo("shut down");
+        assertThat(zgres.deadman.pg.ControlData.shutdownCheckpoint(dir)).as("what a switchover hands over")
+                .contains(cd.checkpointLsn());
     }
 }

@@ -242,6 +242,31 @@ public final class Decider {
         return Optional.empty();
     }
 
+    /**
+     * A master whose deadman is stopped cleanly hands over to the replica a switchover would choose (no election to
+     * wait for, and the candidate promotes only with the final position), or, when none qualifies or the group is
+     * paused, just releases the lock after PostgreSQL stopped.
+     */
+    public Decision onStop(Observation o) {
+        if (o.group().paused()) {
+            return Decision.of(Action.NONE, "the group is paused: releasing the lock without handing over");
+        }
+        Election.Ranking r = Election.rank(o.group(), new Election.Candidate(o.me(), Lsn.ZERO, 0, 0), false,
+                "the master", Lsn.ZERO, Long.MAX_VALUE, syncSet(o));
+        if (r.best().isEmpty()) {
+            return Decision.of(Action.NONE, "no replica to hand over to (" + String.join("; ", r.excluded())
+                    + "): releasing the lock, the group elects");
+        }
+        NodeId candidate = r.best().get().id();
+        Optional<String> refusal = switchoverRefusal(o, candidate);
+        if (refusal.isPresent()) {
+            return Decision.of(Action.NONE, "not handing over to " + candidate.address() + " (" + refusal.get()
+                    + "): releasing the lock, the group elects");
+        }
+        return Decision.of(Action.HANDOVER, candidate, "stopping: handing over to the best replica "
+                + candidate.address());
+    }
+
     /** The master's side of a switchover: check the candidate, then hand over (or give up with the reason). */
     private Decision handover(Observation o, Switchover s) {
         GroupState g = o.group();

@@ -60,6 +60,42 @@ public record ControlData(String systemId, String state, int timeline, int minRe
         return read(tools, dataDir).checkpointLsn();
     }
 
+    /** {@code DB_SHUTDOWNED} of PostgreSQL 15's {@code DBState}: written by the shutdown checkpoint. */
+    static final int DB_SHUTDOWNED = 1;
+
+    /**
+     * The shutdown checkpoint of a primary that is stopping: PostgreSQL writes {@code DB_SHUTDOWNED} and the
+     * checkpoint's location into {@code global/pg_control} once every backend has exited and the shutdown checkpoint
+     * is on disk, before its WAL senders finish sending and the postmaster exits. From then on nothing can commit.
+     *
+     * @return the shutdown checkpoint's location when pg_control (PostgreSQL 15's layout: state at 16, checkPoint
+     *         at 32) says the cluster is shut down, read twice alike; empty otherwise (running, another layout,
+     *         unreadable)
+     */
+    public static java.util.Optional<zgres.api.Lsn> shutdownCheckpoint(java.nio.file.Path dataDir) {
+        long[] first = stateAndCheckpoint(dataDir);
+        long[] second = stateAndCheckpoint(dataDir);
+        if (first == null || second == null || first[0] != DB_SHUTDOWNED || first[0] != second[0]
+                || first[1] != second[1]) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(zgres.api.Lsn.of(first[1]));
+    }
+
+    private static long[] stateAndCheckpoint(java.nio.file.Path dataDir) {
+        try {
+            byte[] b = java.nio.file.Files.readAllBytes(dataDir.resolve("global").resolve("pg_control"));
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            if (b.length < 40 || buf.getInt(8) != PG15_CONTROL_VERSION
+                    || java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) {
+                return null;
+            }
+            return new long[] {buf.getInt(16), buf.getLong(32)};
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     static ControlData parse(String output) throws IOException {
         Map<String, String> m = new HashMap<>();
         for (String line : output.split("\n")) {

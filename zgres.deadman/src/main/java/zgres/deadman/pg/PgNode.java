@@ -123,6 +123,11 @@ public final class PgNode implements AutoCloseable {
         return ControlData.checkpointLsn(tools, spec.dataDir());
     }
 
+    /** @return the shutdown checkpoint's location once a stopping primary has written it (see ControlData) */
+    public java.util.Optional<zgres.api.Lsn> shutdownCheckpoint() {
+        return ControlData.shutdownCheckpoint(spec.dataDir());
+    }
+
     /** Deletes the data directory's contents (never while PostgreSQL runs). */
     public void wipe() throws IOException {
         if (running()) {
@@ -394,12 +399,23 @@ public final class PgNode implements AutoCloseable {
      * {@code QUIT} (immediate). Fences it when it does not stop within {@code timeoutMs}.
      */
     public void stop(String signal, long timeoutMs) {
-        if (!running()) {
-            closeSupervisor();
+        requestStop(signal);
+        awaitStop(timeoutMs);
+    }
+
+    /** Sends PostgreSQL the stop signal and returns at once ({@link #awaitStop} waits for it). */
+    public void requestStop(String signal) {
+        if (running()) {
+            jdbc.close();
+            supervisor.stop(signal);
+        }
+    }
+
+    /** Waits for a stop asked by {@link #requestStop}; fences PostgreSQL when it does not stop within the bound. */
+    public void awaitStop(long timeoutMs) {
+        if (supervisor == null) {
             return;
         }
-        jdbc.close();
-        supervisor.stop(signal);
         if (!supervisor.awaitExit(timeoutMs)) {
             LOG.warn("[{}] PostgreSQL did not stop within {} ms: fencing it", spec.name(), timeoutMs);
             supervisor.fence("did not stop within " + timeoutMs + " ms");

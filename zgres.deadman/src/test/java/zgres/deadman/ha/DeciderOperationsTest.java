@@ -160,4 +160,37 @@ class DeciderOperationsTest {
         assertThat(sync.decide(asReplica(A, nobody, LockOwner.NONE, 100, 60_000)).action())
                 .as("/sync empty (mode on, master was writing alone): nobody is promotable").isEqualTo(Action.WAIT);
     }
+
+    @Test
+    void aMasterStoppedCleanlyHandsOverToTheMostAdvancedReplica() {
+        GroupState g = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1), streamingFrom(A, ME, 400),
+                streamingFrom(B, ME, 500)), List.of(), false, null);
+        Decision d = async.onStop(asMaster(g, 500));
+        assertThat(d.action()).isEqualTo(Action.HANDOVER);
+        assertThat(d.target()).contains(B);
+    }
+
+    @Test
+    void aMasterStoppedCleanlyWithoutAQualifiedReplicaJustReleasesTheLock() {
+        GroupState lagging = group(Optional.of(ME), List.of(DeciderTest.master(ME, 50_000_000, 1),
+                streamingFrom(A, ME, 400)), List.of(), false, null);
+        assertThat(async.onStop(asMaster(lagging, 50_000_000)).action()).isEqualTo(Action.NONE);
+        GroupState alone = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1)), List.of(), false, null);
+        assertThat(async.onStop(asMaster(alone, 500)).action()).isEqualTo(Action.NONE);
+        GroupState paused = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1), streamingFrom(A, ME, 500)),
+                List.of(), true, null);
+        assertThat(async.onStop(asMaster(paused, 500)).action()).isEqualTo(Action.NONE);
+    }
+
+    @Test
+    void inSynchronousModeAMasterStoppedCleanlyHandsOverOnlyToASynchronousStandby() {
+        GroupState g = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1), streamingFrom(A, ME, 500),
+                streamingFrom(B, ME, 500)), List.of(B.toString()), false, null);
+        Decision d = sync.onStop(asMaster(g, 500));
+        assertThat(d.action()).isEqualTo(Action.HANDOVER);
+        assertThat(d.target()).contains(B);
+        GroupState none = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1), streamingFrom(A, ME, 500)),
+                List.of(), false, null);
+        assertThat(sync.onStop(asMaster(none, 500)).action()).isEqualTo(Action.NONE);
+    }
 }

@@ -124,11 +124,12 @@ final class ConfigBench implements AutoCloseable {
         }
     }
 
-    /** Waits for the deadman to be master and the apply plugin to have run once. */
+    /** Waits for the deadman to be a healthy master (bootstrap done) and the apply plugin to have run once. */
     void awaitReady(long timeoutMs) throws Exception {
         long end = System.currentTimeMillis() + timeoutMs;
         while (System.currentTimeMillis() < end) {
-            if (client.checkExists().forPath("/zgres/lock/cfg") != null && stampCount() > 0) {
+            if (client.checkExists().forPath("/zgres/lock/cfg") != null && client.checkExists().forPath("/zgres/conn")
+                    != null && !client.getChildren().forPath("/zgres/conn").isEmpty() && stampCount() > 0) {
                 return;
             }
             if (!runtime.isAlive()) {

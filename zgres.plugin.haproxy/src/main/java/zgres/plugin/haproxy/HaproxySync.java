@@ -169,10 +169,16 @@ public class HaproxySync implements SyncPlugin, AutoCloseable {
             String g = e.getKey();
             sb.append("listen ").append(g).append("-rw\n");
             sb.append("    bind ").append(settings.bindAddress()).append(':').append(e.getValue().rw()).append('\n');
+            // no retry to the master's address: a refused connection (the master just died) would otherwise hold
+            // the client for HAProxy's turn-around timer (min(timeout connect, 1 s)) per retry, long after the
+            // Runtime API moved the slot to the new master; failing at once lets the client reconnect there
+            sb.append("    retries 0\n");
             sb.append("    server s1 127.0.0.1:1 disabled\n");
             sb.append("listen ").append(g).append("-ro\n");
             sb.append("    bind ").append(settings.bindAddress()).append(':').append(e.getValue().ro()).append('\n');
             sb.append("    balance leastconn\n");
+            // a replica that refuses: try another one rather than wait for it
+            sb.append("    option redispatch 1\n    retries 2\n");
             for (int i = 1; i <= slots; i++) {
                 sb.append("    server s").append(i).append(" 127.0.0.1:1 disabled\n");
             }

@@ -25,11 +25,11 @@ class HaproxySyncTest {
     }
 
     @Test
-    void everyGroupHasARwListenWithOneSlotAndAnRoListenWithSlots() {
+    void everyGroupHasARwListenWithOneSlotNoRetryAndAnRoListenWithSlotsThatRedispatch() {
         String cfg = sync("").render();
         assertThat(cfg).contains("stats socket /tmp/h/haproxy.sock mode 600 level admin")
-                .contains("listen db-rw\n    bind 127.0.0.1:6001\n    server s1 127.0.0.1:1 disabled\n")
-                .contains("listen db-ro\n    bind 127.0.0.1:6002\n    balance leastconn\n")
+                .contains("listen db-rw\n    bind 127.0.0.1:6001\n    retries 0\n    server s1 127.0.0.1:1 disabled\n")
+                .contains("listen db-ro\n    bind 127.0.0.1:6002\n    balance leastconn\n    option redispatch 1\n")
                 .contains("    server s2 127.0.0.1:1 disabled\n");
     }
 
