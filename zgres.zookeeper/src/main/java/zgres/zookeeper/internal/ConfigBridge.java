@@ -87,6 +87,7 @@ public class ConfigBridge implements ConfigurationListener {
     private final AtomicLong applied = new AtomicLong();
     private volatile Config config;
     private volatile CuratorCache cache;
+    private volatile boolean closed;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -136,6 +137,7 @@ public class ConfigBridge implements ConfigurationListener {
 
     @Deactivate
     void deactivate() {
+        closed = true;
         if (cache != null) {
             cache.close();
         }
@@ -264,7 +266,9 @@ public class ConfigBridge implements ConfigurationListener {
                 try {
                     apply(e, owned.get(e.pid()));
                 } catch (IOException | RuntimeException ex) {
-                    LOG.error("config: could not apply {} from {}: {}", e.pid(), e.sources(), ex.toString());
+                    if (!closed) { // (Config Admin goes away while the runtime stops)
+                        LOG.error("config: could not apply {} from {}: {}", e.pid(), e.sources(), ex.toString());
+                    }
                 }
             }
             for (Map.Entry<String, Configuration> o : owned.entrySet()) {
@@ -280,7 +284,9 @@ public class ConfigBridge implements ConfigurationListener {
                 }
             }
         } catch (IOException | InvalidSyntaxException | RuntimeException e) {
-            LOG.error("config: reconciliation failed: {}", e.toString());
+            if (!closed) {
+                LOG.error("config: reconciliation failed: {}", e.toString());
+            }
         }
     }
 
