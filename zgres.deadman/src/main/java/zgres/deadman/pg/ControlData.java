@@ -47,17 +47,8 @@ public record ControlData(String systemId, String state, int timeline, int minRe
      * is not PostgreSQL 15's layout (system identifier at 0, version at 8, checkPoint at 32, little-endian).
      */
     public static zgres.api.Lsn checkpointLsn(PgTools tools, java.nio.file.Path dataDir) throws IOException {
-        try {
-            byte[] b = java.nio.file.Files.readAllBytes(dataDir.resolve("global").resolve("pg_control"));
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            if (b.length >= 40 && buf.getInt(8) == PG15_CONTROL_VERSION
-                    && java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN) {
-                return zgres.api.Lsn.of(buf.getLong(32));
-            }
-        } catch (IOException e) {
-            // not readable by this user: ask pg_controldata
-        }
-        return read(tools, dataDir).checkpointLsn();
+        long[] sc = stateAndCheckpoint(dataDir);
+        return sc != null ? zgres.api.Lsn.of(sc[1]) : read(tools, dataDir).checkpointLsn();
     }
 
     /** {@code DB_SHUTDOWNED} of PostgreSQL 15's {@code DBState}: written by the shutdown checkpoint. */
@@ -68,9 +59,8 @@ public record ControlData(String systemId, String state, int timeline, int minRe
      * checkpoint's location into {@code global/pg_control} once every backend has exited and the shutdown checkpoint
      * is on disk, before its WAL senders finish sending and the postmaster exits. From then on nothing can commit.
      *
-     * @return the shutdown checkpoint's location when pg_control (PostgreSQL 15's layout: state at 16, checkPoint
-     *         at 32) says the cluster is shut down, read twice alike; empty otherwise (running, another layout,
-     *         unreadable)
+     * @return the shutdown checkpoint's location when pg_control says the cluster is shut down, read twice alike;
+     *         empty otherwise (running, another layout, unreadable)
      */
     public static java.util.Optional<zgres.api.Lsn> shutdownCheckpoint(java.nio.file.Path dataDir) {
         long[] first = stateAndCheckpoint(dataDir);
@@ -82,6 +72,10 @@ public record ControlData(String systemId, String state, int timeline, int minRe
         return java.util.Optional.of(zgres.api.Lsn.of(first[1]));
     }
 
+    /**
+     * @return {state, checkPoint} straight from {@code global/pg_control} in PostgreSQL 15's layout (version at 8,
+     *         state at 16, checkPoint at 32, little-endian), or null when the file is not readable or not that layout
+     */
     private static long[] stateAndCheckpoint(java.nio.file.Path dataDir) {
         try {
             byte[] b = java.nio.file.Files.readAllBytes(dataDir.resolve("global").resolve("pg_control"));
@@ -92,7 +86,7 @@ public record ControlData(String systemId, String state, int timeline, int minRe
             }
             return new long[] {buf.getInt(16), buf.getLong(32)};
         } catch (IOException e) {
-            return null;
+            return null; // not readable by this user
         }
     }
 

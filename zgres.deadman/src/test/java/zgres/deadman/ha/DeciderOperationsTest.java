@@ -7,15 +7,12 @@ import static zgres.deadman.ha.DeciderTest.DB;
 import static zgres.deadman.ha.DeciderTest.ME;
 
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
 
-import zgres.api.ConnInfo;
 import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
@@ -38,16 +35,8 @@ class DeciderOperationsTest {
 
     static GroupState group(Optional<NodeId> master, List<NodeState> states, List<String> sync, boolean paused,
             Switchover sw) {
-        Map<NodeId, NodeState> s = new HashMap<>();
-        Map<NodeId, ConnInfo> c = new HashMap<>();
-        for (NodeState n : states) {
-            s.put(n.id(), n);
-            if (n.healthy()) {
-                c.put(n.id(), new ConnInfo(n.id().host(), n.id().port(), "postgres", ""));
-            }
-        }
-        return new GroupState("g", master, new TreeMap<>(s), new TreeMap<>(c), DB, 1,
-                new SyncState(master.map(NodeId::toString).orElse(""), sync), paused, Optional.ofNullable(sw));
+        return DeciderTest.group(master, states, new SyncState(master.map(NodeId::toString).orElse(""), sync), paused,
+                Optional.ofNullable(sw));
     }
 
     static Switchover switchover(String candidate, Instant at) {

@@ -41,6 +41,12 @@ class DeciderTest {
     }
 
     static GroupState group(Optional<NodeId> master, List<NodeState> states, boolean paused) {
+        return group(master, states, SyncState.NONE, paused, Optional.empty());
+    }
+
+    /** A group of these states; the healthy ones have a /conn. */
+    static GroupState group(Optional<NodeId> master, List<NodeState> states, SyncState sync, boolean paused,
+            Optional<zgres.api.Switchover> switchover) {
         Map<NodeId, NodeState> s = new HashMap<>();
         Map<NodeId, ConnInfo> c = new HashMap<>();
         for (NodeState n : states) {
@@ -49,7 +55,7 @@ class DeciderTest {
                 c.put(n.id(), new ConnInfo(n.id().host(), n.id().port(), "postgres", ""));
             }
         }
-        return new GroupState("g", master, new TreeMap<>(s), new TreeMap<>(c), DB, 1, SyncState.NONE, paused);
+        return new GroupState("g", master, new TreeMap<>(s), new TreeMap<>(c), DB, 1, sync, paused, switchover);
     }
 
     static PgStatus standbyStatus(long lsn, int tl, boolean streaming) {

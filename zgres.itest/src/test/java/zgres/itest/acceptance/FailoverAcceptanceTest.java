@@ -36,8 +36,7 @@ import zgres.itest.harness.Workload;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FailoverAcceptanceTest {
-    /** Test timings: a 3 s session keeps the suite short; the benchmarks measure the real profiles. */
-    static final Profile TEST = new Profile("test", 3000, 300, 300, 200, 1500);
+    static final Profile TEST = Profile.ACCEPTANCE;
 
     Group g;
     Workload w;

@@ -34,7 +34,7 @@ import zgres.itest.harness.Workload;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OperationsAcceptanceTest {
-    static final Profile TEST = new Profile("test", 3000, 300, 300, 200, 1500);
+    static final Profile TEST = Profile.ACCEPTANCE;
     static final String GROUP = "ops";
     Group g;
 

@@ -24,7 +24,7 @@ import zgres.itest.harness.Workload;
  * synchronous standby {@code on} writes alone and {@code strict} blocks commits until one is back.
  */
 class SyncAcceptanceTest {
-    static final Profile TEST = new Profile("test", 3000, 300, 300, 200, 1500);
+    static final Profile TEST = Profile.ACCEPTANCE;
 
     static String syncStandby(GroupState s) {
         return s.sync().standbys().isEmpty() ? "" : s.sync().standbys().get(0);

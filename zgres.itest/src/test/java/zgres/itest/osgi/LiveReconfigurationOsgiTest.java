@@ -7,8 +7,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +29,6 @@ import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.AfterAll;
@@ -80,10 +77,8 @@ class LiveReconfigurationOsgiTest {
     Configuration deadman;
     ServiceTracker<Coordination, Coordination> tracker;
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    static int freePort() throws Exception {
+        return OsgiSupport.freePort();
     }
 
     static void await(String what, long timeoutMs, BooleanSupplier condition) throws InterruptedException {
@@ -97,20 +92,11 @@ class LiveReconfigurationOsgiTest {
     }
 
     <T> T service(Class<T> type) throws InterruptedException {
-        ServiceTracker<T, T> t = new ServiceTracker<>(context, type, null);
-        t.open();
-        T s = t.waitForService(30_000);
-        assertThat(s).as(type.getName()).isNotNull();
-        return s;
+        return OsgiSupport.service(context, type);
     }
 
     String run(String command) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (CommandSession s = gogo.createSession(new ByteArrayInputStream(new byte[0]), new PrintStream(out),
-                new PrintStream(out))) {
-            Object r = s.execute(command);
-            return r == null ? out.toString() : s.format(r, 0).toString();
-        }
+        return OsgiSupport.run(gogo, command);
     }
 
     NodeId me() {

@@ -2,10 +2,6 @@ package zgres.itest.osgi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -15,7 +11,6 @@ import java.util.Hashtable;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.osgi.framework.Bundle;
@@ -53,18 +48,11 @@ class RuntimeOsgiTest {
     MetaTypeService metatype;
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return OsgiSupport.freePort();
     }
 
     String run(String command) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (CommandSession s = gogo.createSession(new ByteArrayInputStream(new byte[0]), new PrintStream(out),
-                new PrintStream(out))) {
-            Object r = s.execute(command);
-            return r == null ? out.toString() : s.format(r, 0).toString();
-        }
+        return OsgiSupport.run(gogo, command);
     }
 
     @Test
