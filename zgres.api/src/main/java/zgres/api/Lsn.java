@@ -17,14 +17,18 @@ public final class Lsn implements Comparable<Lsn> {
         return value == 0 ? ZERO : new Lsn(value);
     }
 
-    /** Parses {@code X/Y} (hexadecimal, each part at most 8 digits). */
+    private static final java.util.regex.Pattern TEXT = java.util.regex.Pattern.compile(
+            "[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}");
+
+    /** Parses {@code X/Y}: two unsigned hexadecimal numbers of at most 8 digits (no sign, no space). */
     public static Lsn parse(String text) {
         if (text == null) {
             throw new IllegalArgumentException("LSN is null");
         }
         int slash = text.indexOf('/');
-        if (slash < 1 || slash == text.length() - 1 || slash > 8 || text.length() - slash - 1 > 8) {
-            throw new IllegalArgumentException("invalid LSN '" + text + "': expected X/Y in hexadecimal");
+        if (!TEXT.matcher(text).matches()) {
+            throw new IllegalArgumentException("invalid LSN '" + (text.length() > 40 ? text.substring(0, 40) + "..."
+                    : text) + "': expected X/Y, unsigned hexadecimal");
         }
         try {
             long hi = Long.parseLong(text.substring(0, slash), 16);

@@ -11,6 +11,7 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 
 /**
  * Deadman settings shared by the nodes of a cluster, usually written to ZooKeeper ({@code zgres:config set
@@ -59,9 +60,8 @@ public class ClusterSettings {
                 + "streaming this long is rewound, ms")
         int follow__timeout__ms();
 
-        @AttributeDefinition(required = false, description = "When pg_rewind fails: reclone or stop",
-                options = {@org.osgi.service.metatype.annotations.Option(value = "reclone"),
-                        @org.osgi.service.metatype.annotations.Option(value = "stop")})
+        @AttributeDefinition(required = false, description = "When pg_rewind fails: reclone or stop", options = {
+                @Option(value = "reclone"), @Option(value = "stop")})
         String rewind__failure();
 
         @AttributeDefinition(required = false, description = "Never promote the nodes in scope automatically")
@@ -70,10 +70,8 @@ public class ClusterSettings {
         @AttributeDefinition(required = false, description = "Higher wins among equally advanced candidates")
         int priority();
 
-        @AttributeDefinition(required = false, description = "Synchronous replication: off, on or strict",
-                options = {@org.osgi.service.metatype.annotations.Option(value = "off"),
-                        @org.osgi.service.metatype.annotations.Option(value = "on"),
-                        @org.osgi.service.metatype.annotations.Option(value = "strict")})
+        @AttributeDefinition(required = false, description = "Synchronous replication: off, on or strict", options = {
+                @Option(value = "off"), @Option(value = "on"), @Option(value = "strict")})
         String synchronous__mode();
 
         @AttributeDefinition(required = false, min = "1", description = "Synchronous standbys the master keeps")

@@ -2,6 +2,7 @@ package zgres.deadman;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -19,23 +20,30 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import zgres.api.config.ConfigScope;
+import zgres.api.config.ConfigValidator;
 import zgres.api.deadman.HealthVeto;
 import zgres.api.deadman.MetadataProvider;
 import zgres.deadman.pg.PgNode;
 import zgres.deadman.pg.PgTools;
+import zgres.zookeeper.ClusterCache;
 import zgres.zookeeper.Coordination;
 
 /**
  * A deadman per local PostgreSQL cluster: one instance per factory configuration {@code zgres.deadman~<name>}.
- * Property names use {@code _}: OSGi maps a method {@code a__b()} to the property {@code a_b}.
+ * Property names use {@code _}: OSGi maps a method {@code a__b()} to the property {@code a_b}. It serves its group
+ * and its node id as configuration scopes ({@link ConfigScope}: the bridge mirrors what {@code /config} says for
+ * them). A change of its configuration, or of the group-wide {@link ClusterSettings}, goes to {@link #configure}:
+ * taken live, the lock and the session kept.
  */
-@Component(immediate = true, service = DeadmanComponent.class, configurationPid = DeadmanComponent.PID,
-        configurationPolicy = ConfigurationPolicy.REQUIRE)
+@Component(immediate = true, service = {DeadmanComponent.class, ConfigScope.class},
+        configurationPid = DeadmanComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = DeadmanComponent.Config.class, factory = true)
-public class DeadmanComponent {
+public class DeadmanComponent implements ConfigScope {
     public static final String PID = "zgres.deadman";
     private static final Logger LOG = LoggerFactory.getLogger(DeadmanComponent.class);
 
@@ -86,44 +94,52 @@ public class DeadmanComponent {
         @AttributeDefinition(description = "Higher wins among equally advanced candidates")
         int priority() default 0;
 
-        @AttributeDefinition(description = "ZooKeeper session timeout, ms: the lease and failover time rest on it")
+        @AttributeDefinition(description = "ZooKeeper session timeout, ms: the lease and failover time rest on it",
+                min = "200", max = "600000")
         int session__timeout__ms() default 6000;
 
-        @AttributeDefinition(description = "Loop interval, ms (the loop also wakes on every relevant change)")
+        @AttributeDefinition(description = "Loop interval, ms (the loop also wakes on every relevant change)",
+                min = "10", max = "60000")
         int loop__wait__ms() default 1000;
 
-        @AttributeDefinition(description = "Minimum interval between /state writes that only move LSNs, ms")
+        @AttributeDefinition(description = "Minimum interval between /state writes that only move LSNs, ms",
+                min = "10")
         int state__interval__ms() default 2000;
 
-        @AttributeDefinition(description = "Safety margin subtracted from the lease, ms (0: max(100, T/10))")
+        @AttributeDefinition(description = "Safety margin subtracted from the lease, ms (0: max(100, T/10))",
+                min = "0")
         int lease__margin__ms() default 0;
 
         @AttributeDefinition(description = "Replicas further behind the master's last position are not promoted, "
-                + "bytes")
+                + "bytes", min = "0")
         long maximum__lag__on__failover() default 1048576;
 
-        @AttributeDefinition(description = "How long the lock must be free before the best candidate takes it, ms")
+        @AttributeDefinition(description = "How long the lock must be free before the best candidate takes it, ms",
+                min = "0")
         int election__delay__ms() default 300;
 
         @AttributeDefinition(description = "When the best candidate has not taken the lock after this, the next "
-                + "may, ms")
+                + "may, ms", min = "1")
         int election__timeout__ms() default 3000;
 
-        @AttributeDefinition(description = "A master whose PostgreSQL stays down longer gives up the lock, ms")
+        @AttributeDefinition(description = "A master whose PostgreSQL stays down longer gives up the lock, ms",
+                min = "0")
         int crash__restart__timeout__ms() default 20000;
 
         @AttributeDefinition(description = "A standby on an older timeline not streaming for this long is rewound, "
-                + "ms")
+                + "ms", min = "0")
         int follow__timeout__ms() default 10000;
 
         @AttributeDefinition(description = "Synchronous replication: off, on (writes continue alone when no "
-                + "standby is left, and then nobody is promotable) or strict (writes wait)")
+                + "standby is left, and then nobody is promotable) or strict (writes wait)", options = {
+                        @Option(value = "off"), @Option(value = "on"), @Option(value = "strict")})
         String synchronous__mode() default "off";
 
         @AttributeDefinition(description = "Synchronous standbys the master keeps", min = "1")
         int synchronous__node__count() default 1;
 
-        @AttributeDefinition(description = "When pg_rewind fails: reclone (pg_basebackup again) or stop")
+        @AttributeDefinition(description = "When pg_rewind fails: reclone (pg_basebackup again) or stop", options = {
+                @Option(value = "reclone"), @Option(value = "stop")})
         String rewind__failure() default "reclone";
 
         @AttributeDefinition(description = "postgresql.conf settings (name = value) written at initdb")
@@ -144,59 +160,132 @@ public class DeadmanComponent {
     @Reference
     Coordination zk;
 
+    @Reference
+    ClusterCache cache;
+
+    @Reference
+    ConfigValidator validator;
+
     private volatile Map<String, Object> local = Map.of();
     private volatile Map<String, Object> cluster = Map.of();
     private volatile Deadman deadman;
+    private volatile Set<String> scopes = Set.of();
     private volatile String lastRejected = "";
+    private volatile boolean active;
+    private BundleContext context;
 
-    /** Cluster settings (from ZooKeeper through the configuration bridge) override local values, live. */
+    /** Group-wide settings (usually from ZooKeeper through the configuration bridge), live. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, updated = "clusterUpdated", unbind = "clusterUnbound")
     void clusterBound(ClusterSettings c) {
         cluster = c.values();
-        reapply("cluster settings " + cluster);
+        configure("cluster settings " + cluster);
     }
 
     void clusterUpdated(ClusterSettings c) {
         cluster = c.values();
-        reapply("cluster settings " + cluster);
+        configure("cluster settings " + cluster);
     }
 
     void clusterUnbound(ClusterSettings c) {
         cluster = Map.of();
-        reapply("cluster settings removed: local values apply");
+        configure("cluster settings removed: local values apply");
     }
 
     @Activate
-    void activate(Map<String, Object> props, BundleContext context) throws Exception {
+    void activate(Map<String, Object> props, BundleContext context) {
+        this.context = context;
         local = Map.copyOf(props);
-        DeadmanSettings s = DeadmanSettings.from(config(merged()));
-        PgNode pg = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()));
-        Deadman d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), pg,
-                () -> bundles(context), () -> vetoes, () -> metadata);
-        d.start();
-        deadman = d;
-        if (!cluster.isEmpty()) {
-            LOG.info("[{}] cluster settings in effect: {}", d.id(), cluster);
-        }
+        active = true;
+        configure("activation");
     }
 
-    /** Takes new local values live; a value that cannot change live, or an invalid one, is rejected and logged. */
     @Modified
     void modified(Map<String, Object> props) {
         local = Map.copyOf(props);
-        reapply("local configuration");
+        configure("local configuration");
     }
 
-    /** @return the local configuration with the cluster settings laid over it */
+    /**
+     * The one place a configuration takes effect: the first one starts the deadman, later ones are taken live. A
+     * value that is invalid (the metatype's rules, then the settings' own) is rejected with the key and the reason,
+     * and the running deadman keeps its last good settings.
+     */
+    synchronized void configure(String what) {
+        if (!active) {
+            return; // activate() takes the configuration in effect by then
+        }
+        DeadmanSettings s;
+        try {
+            Map<String, Object> m = merged();
+            List<String> errors = validator == null ? List.of() : validator.validate(PID + "~deadman", m, true);
+            if (!errors.isEmpty()) {
+                throw new IllegalArgumentException(String.join("; ", errors));
+            }
+            s = DeadmanSettings.from(config(m));
+        } catch (IllegalArgumentException | org.osgi.util.converter.ConversionException e) {
+            String msg = e.getMessage();
+            if (!msg.equals(lastRejected)) {
+                lastRejected = msg;
+                LOG.error("[{}] rejected the configuration ({}): {}{}", deadman == null ? local.get("group")
+                        : deadman.id(), what, msg, deadman == null ? "; the deadman does not start"
+                                : "; the deadman keeps its last good configuration");
+            }
+            if (deadman == null) {
+                throw e;
+            }
+            return;
+        }
+        lastRejected = "";
+        Deadman d = deadman;
+        if (d == null) {
+            BundleContext bc = context;
+            PgNode pg;
+            try {
+                pg = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()));
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("[" + s.id() + "] cannot prepare " + s.dataDir() + ": " + e.getMessage(),
+                        e);
+            }
+            d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), cache, pg,
+                    () -> bundles(bc), () -> vetoes, () -> metadata);
+            scopes = Set.of(s.id().group(), s.id().toString());
+            d.start();
+            deadman = d;
+            if (!cluster.isEmpty()) {
+                LOG.info("[{}] cluster settings in effect: {}", d.id(), cluster);
+            }
+            return;
+        }
+        try {
+            List<String> later = d.update(s);
+            LOG.info("[{}] configuration updated live ({}){}", d.id(), what, later.isEmpty() ? ""
+                    : "; takes effect at the next start: " + String.join(", ", later));
+        } catch (IllegalArgumentException e) {
+            LOG.error("[{}] rejected new configuration ({}), keeping the last good one: {}", d.id(), what,
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * @return the cluster settings with the local configuration laid over them: a key of the local configuration
+     *         wins (the one precedence rule: local, then ZooKeeper, then the default)
+     */
     Map<String, Object> merged() {
-        Map<String, Object> m = new java.util.HashMap<>(local);
+        Map<String, Object> m = new java.util.HashMap<>();
         cluster.forEach((k, v) -> {
             if (ClusterSettings.KEYS.contains(k)) {
                 m.put(k, v);
             }
         });
+        m.putAll(local);
         return m;
+    }
+
+    /** The group and the node id this deadman serves, for the configuration bridge. */
+    @Override
+    public Set<String> scopes() {
+        return scopes;
     }
 
     /**
@@ -218,28 +307,9 @@ public class DeadmanComponent {
         return c;
     }
 
-    private synchronized void reapply(String what) {
-        Deadman d = deadman;
-        if (d == null) {
-            return; // not started yet: activate() reads the merged values
-        }
-        try {
-            DeadmanSettings s = DeadmanSettings.from(config(merged()));
-            List<String> later = d.update(s);
-            lastRejected = "";
-            LOG.info("[{}] configuration updated live ({}){}", d.id(), what, later.isEmpty() ? ""
-                    : "; takes effect at the next start: " + String.join(", ", later));
-        } catch (IllegalArgumentException | org.osgi.util.converter.ConversionException e) {
-            String msg = e.getMessage();
-            if (!msg.equals(lastRejected)) {
-                lastRejected = msg;
-                LOG.error("[{}] rejected new configuration ({}), keeping the last good one: {}", d.id(), what, msg);
-            }
-        }
-    }
-
     @Deactivate
     void deactivate() {
+        active = false;
         Deadman d = deadman;
         if (d != null) {
             d.close();

@@ -8,6 +8,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import zgres.api.SyncMode;
+
 /** Local configuration and cluster settings merge into the deadman's settings; bad values are named. */
 class DeadmanComponentTest {
     static Map<String, Object> local() {
@@ -35,20 +37,31 @@ class DeadmanComponentTest {
         assertThat(DeadmanComponent.config(fromJson).loop__wait__ms()).isEqualTo(500);
     }
 
+    /**
+     * The one precedence rule (README, "Live configuration"): a key of the node's own configuration wins, the cluster
+     * settings fill in what it leaves unset, and identity never comes from the cluster. (Until 0.2 the cluster
+     * settings won over the local file for the deadman only: every other PID let the local file win.)
+     */
     @Test
-    void clusterSettingsOverrideOnlyTheLiveKeys() {
+    void clusterSettingsApplyWhereTheLocalConfigurationIsSilentAndNeverToIdentity() {
         DeadmanComponent d = new DeadmanComponent();
         ClusterSettings cs = new ClusterSettings();
         Map<String, Object> cluster = new HashMap<>();
         cluster.put("synchronous_mode", "on");
         cluster.put("maximum_lag_on_failover", 5L);
+        cluster.put("priority", 7);
         cluster.put("data_dir", "/elsewhere");
         cs.configure(cluster);
         d.clusterBound(cs);
-        d.modified(local());
+        Map<String, Object> local = local();
+        local.remove("synchronous_mode");
+        local.remove("maximum_lag_on_failover");
+        local.put("priority", 3);
+        d.modified(local);
         DeadmanSettings s = DeadmanSettings.from(DeadmanComponent.config(d.merged()));
-        assertThat(s.policy().syncMode()).isEqualTo(zgres.deadman.ha.SyncPlanner.Mode.ON);
+        assertThat(s.policy().syncMode()).isEqualTo(SyncMode.ON);
         assertThat(s.policy().maximumLagOnFailover()).isEqualTo(5L);
+        assertThat(s.tags().priority()).as("the local key wins").isEqualTo(3);
         assertThat(s.dataDir().toString()).as("identity never comes from the cluster").isEqualTo("/var/lib/zgres/g");
     }
 

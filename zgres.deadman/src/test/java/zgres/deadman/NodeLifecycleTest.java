@@ -86,7 +86,7 @@ class NodeLifecycleTest {
                     && events.lastIndexOf("created " + c.paths.conn(r)) > events.indexOf("deleted " + c.paths.conn(r)));
             assertThat(d2Postmaster()).isNotEqualTo(pid);
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> group().states().get(r).pgState().equals("streaming"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> group().states().get(r).phase() == zgres.api.NodePhase.STREAMING);
     }
 
     @Test
@@ -187,7 +187,7 @@ class NodeLifecycleTest {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             NodeState st = group().states().get(f);
             assertThat(st).isNotNull();
-            assertThat(st.pgState()).isEqualTo("refused");
+            assertThat(st.phase().jsonName()).isEqualTo("refused");
             assertThat(st.role()).isEqualTo(Role.STOPPED);
             assertThat(String.join(" ", st.problems())).contains("differs from the group's db-id")
                     .contains(group().dbId());

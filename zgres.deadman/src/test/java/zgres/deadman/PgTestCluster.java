@@ -82,7 +82,7 @@ public final class PgTestCluster implements AutoCloseable {
     public Deadman start(Map<String, Object> config) throws Exception {
         DeadmanSettings s = DeadmanSettings.from(TestConfigs.of(DeadmanComponent.Config.class, config));
         PgNode pg = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()));
-        Deadman d = new Deadman(s, client(s.sessionTimeoutMs()), paths, pg,
+        Deadman d = new Deadman(s, client(s.sessionTimeoutMs()), paths, reader, pg,
                 () -> Map.of("zgres.deadman", "test"), List::of, List::of);
         deadmans.add(d);
         d.start();

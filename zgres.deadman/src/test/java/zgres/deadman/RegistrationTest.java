@@ -24,7 +24,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.Role;
-import zgres.zookeeper.ZnodeCodec;
 
 /**
  * A group of three real PostgreSQL 15 nodes registered in a real ZooKeeper: the first bootstraps with initdb, the
@@ -59,7 +58,7 @@ class RegistrationTest {
     }
 
     JsonNode json(String path) throws Exception {
-        return ZnodeCodec.mapper().readTree(c.observer.getData().forPath(path));
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.observer.getData().forPath(path));
     }
 
     @Test

@@ -63,6 +63,11 @@ public final class ZkPaths {
         return root + "/bootstrap";
     }
 
+    /** @return the directories a cluster snapshot is made of */
+    public java.util.List<String> snapshotDirs() {
+        return java.util.List.of(stateDir(), connDir(), lockDir(), staticDir(), syncDir(), switchoverDir(), pauseDir());
+    }
+
     public String state(NodeId id) {
         return stateDir() + "/" + id;
     }
@@ -97,6 +102,48 @@ public final class ZkPaths {
 
     public String history(String group) {
         return historyDir() + "/" + GroupName.require(group);
+    }
+
+    /** The scope of every runtime in {@code /config}. */
+    public static final String ALL_SCOPE = "all";
+
+    /**
+     * @return {@code /config/{scope}/{pid}}
+     * @throws IllegalArgumentException when the scope is not {@code all}, a group name or a node id, or the PID is not
+     *         a PID or a named factory configuration
+     */
+    public String config(String scope, String pid) {
+        return configDir() + "/" + checkScope(scope) + "/" + checkPid(pid);
+    }
+
+    /** @throws IllegalArgumentException when {@code scope} is neither all, a group name nor a node id */
+    public static String checkScope(String scope) {
+        if (ALL_SCOPE.equals(scope)) {
+            return scope;
+        }
+        if (scope != null && scope.contains("_")) {
+            NodeId.parse(scope);
+        } else {
+            GroupName.require(scope);
+        }
+        return scope;
+    }
+
+    /** @return how broad a scope is: 0 for all, 1 for a group, 2 for a node */
+    public static int scopeRank(String scope) {
+        if (ALL_SCOPE.equals(scope)) {
+            return 0;
+        }
+        return scope.contains("_") ? 2 : 1;
+    }
+
+    /** @throws IllegalArgumentException when {@code pid} is not a PID or a named factory configuration */
+    public static String checkPid(String pid) {
+        if (pid == null || !pid.matches("[A-Za-z0-9_.-]{1,200}(~[A-Za-z0-9_.-]{1,200})?")) {
+            throw new IllegalArgumentException("'" + pid + "' is not a configuration PID (e.g. zgres.deadman.cluster)"
+                    + " or a named factory configuration (e.g. zgres.plugin.haproxy~edge)");
+        }
+        return pid;
     }
 
     public String bootstrap(String group) {

@@ -21,6 +21,7 @@ import zgres.api.ConnInfo;
 import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
+import zgres.api.NodePhase;
 import zgres.api.NodeState;
 import zgres.api.Role;
 import zgres.api.Tags;
@@ -40,15 +41,15 @@ class ClusterReaderTest {
                 assertThat(r.awaitInitialized(10, TimeUnit.SECONDS)).isTrue();
                 NodeId m = NodeId.parse("db_10.0.0.1:5432");
                 NodeId x = NodeId.parse("db_10.0.0.2:5432");
-                NodeState ms = new NodeState(m, Role.MASTER, "running", "", List.of(), 1, Lsn.of(10), Lsn.of(10),
+                NodeState ms = new NodeState(m, Role.MASTER, NodePhase.RUNNING, "", List.of(), 1, Lsn.of(10), Lsn.of(10),
                         Lsn.of(10), 0, "7", Tags.NONE, false, Map.of(), Map.of(), Instant.now());
-                NodeState foreign = new NodeState(x, Role.REPLICA, "streaming", "", List.of(), 1, Lsn.of(5),
+                NodeState foreign = new NodeState(x, Role.REPLICA, NodePhase.STREAMING, "", List.of(), 1, Lsn.of(5),
                         Lsn.of(5), Lsn.ZERO, 0, "8", Tags.NONE, false, Map.of(), Map.of(), Instant.now());
-                c.create().creatingParentsIfNeeded().forPath(p.state(m), ZnodeCodec.writeState(ms));
-                c.create().creatingParentsIfNeeded().forPath(p.conn(m), ZnodeCodec.writeConn(new ConnInfo(
+                c.create().creatingParentsIfNeeded().forPath(p.state(m), Znodes.encode(ms));
+                c.create().creatingParentsIfNeeded().forPath(p.conn(m), Znodes.encode(new ConnInfo(
                         "10.0.0.1", 5432, "postgres", "")));
-                c.create().creatingParentsIfNeeded().forPath(p.state(x), ZnodeCodec.writeState(foreign));
-                c.create().creatingParentsIfNeeded().forPath(p.conn(x), ZnodeCodec.writeConn(new ConnInfo(
+                c.create().creatingParentsIfNeeded().forPath(p.state(x), Znodes.encode(foreign));
+                c.create().creatingParentsIfNeeded().forPath(p.conn(x), Znodes.encode(new ConnInfo(
                         "10.0.0.2", 5432, "postgres", "")));
                 c.create().creatingParentsIfNeeded().forPath(p.lock("db"), "10.0.0.1:5432".getBytes());
                 c.create().creatingParentsIfNeeded().forPath(p.dbId("db"), "7".getBytes());
@@ -64,6 +65,8 @@ class ClusterReaderTest {
                     assertThat(s.problems()).anySatisfy(q -> assertThat(q).contains("bad_name")
                             .contains("invalid group name"));
                 });
+                assertThat(r.snapshot().group("db").orElseThrow().lock().orElseThrow().created())
+                        .as("the lock's creating transaction is known").isPositive();
                 assertThat(seen.size()).isGreaterThan(3);
                 assertThat(seen.get(seen.size() - 1).sequence()).isGreaterThan(seen.get(0).sequence());
             }

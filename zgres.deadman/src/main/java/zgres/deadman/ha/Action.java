@@ -8,9 +8,11 @@ public enum Action {
     WAIT,
     /** never join the group: another cluster's data, or garbage in the data directory */
     REFUSE,
-    /** initdb the first node of a group, holding the lock */
+    /** take the lock and initdb the first node of a group (in the background) */
     BOOTSTRAP,
-    /** pg_basebackup from the master */
+    /** a freshly bootstrapped master publishes the group's db-id, timeline and history and creates its roles */
+    REGISTER,
+    /** pg_basebackup from the master (in the background) */
     CLONE,
     /** start PostgreSQL as a standby (following the target, if any) */
     START_STANDBY,
@@ -18,22 +20,31 @@ public enum Action {
     START_MASTER,
     /** repoint primary_conninfo of the running standby to the target */
     FOLLOW,
-    /** stop, pg_rewind onto the target's timeline, start as its standby */
+    /** stop, pg_rewind onto the target's timeline (in the background), then start as its standby */
     REWIND,
-    /** stop, delete the data directory and clone it again from the target (a standby that cannot start) */
+    /** stop, empty the data directory and clone it again from the target (a standby that cannot start) */
     RECLONE,
-    /** try to create the lock (this node is the best candidate) */
+    /** try to create the lock (this node is the best candidate, or named by a request) */
     TAKE_LOCK,
     /** promote the standby: this node holds the lock */
     PROMOTE,
     /** planned switchover on the master: stop PostgreSQL cleanly, record its last position, hand the lock over */
     HANDOVER,
-    /** drop a switchover or failover request that cannot be carried out (the reason says why) */
+    /** the master drops a switchover or failover request that cannot be carried out (the reason says why) */
     CANCEL_SWITCHOVER,
+    /** the candidate holding the lock drops a request it cannot carry out and gives the lock back */
+    ABANDON_REQUEST,
+    /** one step of synchronous replication: /sync and synchronous_standby_names, in the safe order */
+    SYNC,
     /** kill PostgreSQL now: a writable primary without the lock */
     FENCE,
-    /** give the lock up (PostgreSQL did not come back within the bound) */
+    /** give the lock up (PostgreSQL did not come back within the bound, or a better candidate exists) */
     RELEASE_LOCK,
     /** delete the lock a previous session of ours left behind (our PostgreSQL is not a primary) */
-    DELETE_STALE_LOCK
+    DELETE_STALE_LOCK;
+
+    /** @return true when the action changes something (as opposed to waiting or refusing again) */
+    public boolean acts() {
+        return this != NONE && this != WAIT && this != REFUSE;
+    }
 }

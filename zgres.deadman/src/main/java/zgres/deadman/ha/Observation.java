@@ -1,10 +1,14 @@
 package zgres.deadman.ha;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
+import zgres.api.Switchover;
 import zgres.api.Tags;
 
 /**
@@ -14,15 +18,75 @@ import zgres.api.Tags;
  * @param tags this node's tags
  * @param group the group as read from ZooKeeper
  * @param lock who holds the lock
- * @param connected our ZooKeeper session is connected
+ * @param connected our ZooKeeper session is connected (and the tree has been read)
  * @param leaseValid we hold the lock and the lease confirmed by ZooKeeper has not run out
  * @param local the local PostgreSQL
  * @param lastMasterLsn the furthest position any master of the group published while we watched
  * @param lockFreeForMs how long the lock has been free (0 when held)
  * @param now wall-clock time (scheduled switchovers)
+ * @param self what the deadman knows about itself: its problems, a long action in progress, recent outcomes
+ * @param replication the master's view of its standbys (pg_stat_replication), when synchronous replication matters
+ * @param fresh the peers' states and the request read again from ZooKeeper now (only while holding the lock as a
+ *        standby, about to promote: the cache may be a little behind)
  */
 public record Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected,
-        boolean leaseValid, Local local, Lsn lastMasterLsn, long lockFreeForMs, Instant now) {
+        boolean leaseValid, Local local, Lsn lastMasterLsn, long lockFreeForMs, Instant now, Self self,
+        Optional<Replication> replication, Optional<Fresh> fresh) {
+
+    /**
+     * The deadman about itself.
+     *
+     * @param problems the problems it published last (health vetoes, recent failures): the election checks itself
+     *        with them
+     * @param busy a long action (initdb, pg_basebackup, pg_rewind) running in the background
+     * @param rewind the last pg_rewind that did not work
+     * @param failedHandover the final position of a handover it did not receive in time
+     */
+    public record Self(List<String> problems, Optional<LongAction> busy, Optional<RewindOutcome> rewind,
+            Optional<Lsn> failedHandover) {
+        public static final Self NONE = new Self(List.of(), Optional.empty(), Optional.empty(), Optional.empty());
+
+        public Self {
+            problems = List.copyOf(problems);
+        }
+    }
+
+    /** A long action in progress. */
+    public record LongAction(String what, long forMs) {}
+
+    /** A pg_rewind that did not work, and from which master. */
+    public record RewindOutcome(NodeId source, boolean unreachable, String message, long ageMs) {}
+
+    /**
+     * The master's view of synchronous replication.
+     *
+     * @param standbyNames the names in synchronous_standby_names now ("*" for any)
+     * @param rows pg_stat_replication by application_name
+     * @param syncSince for each standby PostgreSQL reports sync: the master's flush position when it first did
+     */
+    public record Replication(List<String> standbyNames, Map<String, SyncPlanner.Standby> rows,
+            Map<String, Lsn> syncSince) {
+        public Replication {
+            standbyNames = List.copyOf(standbyNames);
+            rows = Map.copyOf(rows);
+            syncSince = Map.copyOf(syncSince);
+        }
+    }
+
+    /** What a node about to promote reads again from ZooKeeper itself. */
+    public record Fresh(GroupState group, Optional<Switchover> request) {}
+
+    public Observation {
+        self = self == null ? Self.NONE : self;
+        replication = replication == null ? Optional.empty() : replication;
+        fresh = fresh == null ? Optional.empty() : fresh;
+    }
+
+    public Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected, boolean leaseValid,
+            Local local, Lsn lastMasterLsn, long lockFreeForMs, Instant now) {
+        this(me, tags, group, lock, connected, leaseValid, local, lastMasterLsn, lockFreeForMs, now, Self.NONE,
+                Optional.empty(), Optional.empty());
+    }
 
     public Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected, boolean leaseValid,
             Local local, Lsn lastMasterLsn, long lockFreeForMs) {

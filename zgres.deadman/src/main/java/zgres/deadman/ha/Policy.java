@@ -1,5 +1,8 @@
 package zgres.deadman.ha;
 
+import zgres.api.PromotionPolicy;
+import zgres.api.SyncMode;
+
 /**
  * The tunables the decision logic uses.
  *
@@ -13,14 +16,34 @@ package zgres.deadman.ha;
  *        rewound
  * @param syncMode synchronous replication: off, on or strict
  * @param syncCount how many synchronous standbys the master keeps
+ * @param rewindFailure what to do when pg_rewind fails
  */
 public record Policy(long maximumLagOnFailover, long electionDelayMs, long electionTimeoutMs,
-        long crashRestartTimeoutMs, long followTimeoutMs, SyncPlanner.Mode syncMode, int syncCount) {
+        long crashRestartTimeoutMs, long followTimeoutMs, SyncMode syncMode, int syncCount, RewindFailure rewindFailure) {
+
+    /** What to do when pg_rewind fails. */
+    public enum RewindFailure {
+        /** clone the data directory again from the master */
+        RECLONE,
+        /** leave PostgreSQL stopped (an operator looks first) */
+        STOP
+    }
+
+    public Policy(long maximumLagOnFailover, long electionDelayMs, long electionTimeoutMs, long crashRestartTimeoutMs,
+            long followTimeoutMs, SyncMode syncMode, int syncCount) {
+        this(maximumLagOnFailover, electionDelayMs, electionTimeoutMs, crashRestartTimeoutMs, followTimeoutMs,
+                syncMode, syncCount, RewindFailure.RECLONE);
+    }
 
     public Policy(long maximumLagOnFailover, long electionDelayMs, long electionTimeoutMs, long crashRestartTimeoutMs,
             long followTimeoutMs) {
         this(maximumLagOnFailover, electionDelayMs, electionTimeoutMs, crashRestartTimeoutMs, followTimeoutMs,
-                SyncPlanner.Mode.OFF, 1);
+                SyncMode.OFF, 1);
+    }
+
+    /** @return the settings that decide who may be promoted (published in /state; the one promotion rule uses them) */
+    public PromotionPolicy promotion() {
+        return new PromotionPolicy(maximumLagOnFailover, syncMode);
     }
 
     /** How long others leave a handover or a manual failover to its candidate before electing as usual. */

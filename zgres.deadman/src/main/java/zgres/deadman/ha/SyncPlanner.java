@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -15,7 +14,10 @@ import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
-import zgres.api.Role;
+import zgres.api.PromotionPolicy;
+import zgres.api.promotion.PromotionRule;
+import zgres.api.promotion.Request;
+import zgres.api.SyncMode;
 
 /**
  * Synchronous replication on the master: keeps PostgreSQL's {@code synchronous_standby_names} and
@@ -30,19 +32,6 @@ import zgres.api.Role;
  * {@code synchronous_standby_names} is never emptied, so commits wait instead.
  */
 public final class SyncPlanner {
-
-    /** Modes of {@code synchronous_mode}. */
-    public enum Mode {
-        OFF, ON, STRICT;
-
-        public static Mode parse(String s) {
-            try {
-                return valueOf(s.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("synchronous_mode: '" + s + "' must be off, on or strict");
-            }
-        }
-    }
 
     /** A row of pg_stat_replication. */
     public record Standby(String name, String state, String syncState, Lsn flushLsn) {
@@ -64,29 +53,37 @@ public final class SyncPlanner {
         public boolean nothing() {
             return unpublish.isEmpty() && standbyNames.isEmpty() && publish.isEmpty();
         }
+
+        /** @return this plan, first claiming /sync for this master with nobody listed */
+        public Plan claimingSync() {
+            return new Plan(Optional.of(unpublish.orElse(List.of())), standbyNames, publish,
+                    "/sync names another master: claiming it; " + reason);
+        }
     }
 
     private SyncPlanner() {}
 
     /**
      * @param me the master
+     * @param group the group as the master sees it (its master is {@code me})
      * @param current names in synchronous_standby_names now ("*" for any)
      * @param published standbys in /sync now
      * @param replication pg_stat_replication, by application_name
      * @param candidateSince for each name added to synchronous_standby_names: the master's flush position when
      *        it was first reported sync (empty when not yet)
      */
-    public static Plan plan(Mode mode, int count, NodeId me, GroupState group, List<String> current,
+    public static Plan plan(SyncMode mode, int count, NodeId me, GroupState group, List<String> current,
             List<String> published, Map<String, Standby> replication, Map<String, Lsn> candidateSince) {
-        if (mode == Mode.OFF) {
+        if (mode == SyncMode.OFF) {
             return new Plan(published.isEmpty() ? Optional.empty() : Optional.of(List.of()),
                     current.isEmpty() ? Optional.empty() : Optional.of(""), Optional.empty(),
                     "synchronous_mode is off");
         }
-        // standbys that can be synchronous: healthy replicas of ours, streaming, promotable
+        // standbys that can be synchronous: replicas the promotion rule would let take over from us (a synchronous
+        // standby that could not be promoted would protect nothing), streaming
+        Request may = Request.switchover(new PromotionPolicy(Long.MAX_VALUE, SyncMode.OFF), Lsn.ZERO, 0);
         List<NodeState> eligible = group.states().values().stream()
-                .filter(s -> !s.id().equals(me) && s.role() == Role.REPLICA && group.conns().containsKey(s.id())
-                        && !s.tags().nofailover())
+                .filter(s -> !s.id().equals(me) && PromotionRule.refusal(s.id(), group, may).isEmpty())
                 .filter(s -> Optional.ofNullable(replication.get(s.id().toString())).map(Standby::streaming)
                         .orElse(false))
                 .sorted(Comparator.comparing((NodeState s) -> !published.contains(s.id().toString()))
@@ -104,7 +101,7 @@ public final class SyncPlanner {
         if (!cur.equals(desiredSet)) {
             if (!desired.isEmpty()) {
                 names = Optional.of(standbyNames(desired));
-            } else if (mode == Mode.STRICT) {
+            } else if (mode == SyncMode.STRICT) {
                 // never asynchronous: any standby that comes back must confirm each commit
                 names = current.equals(List.of("*")) ? Optional.empty() : Optional.of("*");
             } else if (!current.isEmpty()) {

@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
+import zgres.process.Exec;
+
 /** What {@code pg_controldata} says about a stopped (or crashed) cluster. */
 public record ControlData(String systemId, String state, int timeline, int minRecoveryTimeline,
         zgres.api.Lsn checkpointLsn) {

@@ -19,6 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import zgres.api.ConnInfo;
+import zgres.process.Exec;
+import zgres.process.Signals;
 
 /**
  * One local PostgreSQL cluster: its data directory, the binaries that create, clone, rewind and start it, and the
@@ -263,17 +265,30 @@ public final class PgNode implements AutoCloseable {
      *
      * @return pg_rewind's output
      */
-    public String rewind(ConnInfo source) throws IOException {
+    public String rewind(ConnInfo source) throws RewindFailure {
         if (running()) {
             throw new IllegalStateException("pg_rewind needs PostgreSQL stopped");
         }
-        checkpoint(source);
-        killStrayPostmaster();
-        Files.deleteIfExists(spec.dataDir().resolve("standby.signal"));
-        Exec.Result r = tools.run(Duration.ofHours(2), env(), "pg_rewind", "--target-pgdata="
-                + spec.dataDir(), "--source-server=" + conninfo(source, spec.superuser(), false));
+        try {
+            checkpoint(source);
+        } catch (IOException e) {
+            throw new RewindFailure(RewindFailure.Kind.SOURCE_UNREACHABLE, e.getMessage(), e);
+        }
+        Exec.Result r;
+        try {
+            killStrayPostmaster();
+            Files.deleteIfExists(spec.dataDir().resolve("standby.signal"));
+            r = tools.run(Duration.ofHours(2), env(), "pg_rewind", "--target-pgdata=" + spec.dataDir(),
+                    "--source-server=" + conninfo(source, spec.superuser(), false));
+        } catch (IOException e) {
+            throw new RewindFailure(RewindFailure.Kind.FAILED, e.getMessage(), e);
+        }
         if (!r.ok()) {
-            throw new IOException(r.describe());
+            // pg_rewind's own words for a source it could not reach (libpq's messages)
+            boolean unreachable = r.output().contains("could not connect") || r.output().contains(
+                    "connection to server");
+            throw new RewindFailure(unreachable ? RewindFailure.Kind.SOURCE_UNREACHABLE : RewindFailure.Kind.FAILED,
+                    r.describe(), null);
         }
         return r.output().strip();
     }
@@ -424,6 +439,22 @@ public final class PgNode implements AutoCloseable {
         closeSupervisor();
     }
 
+    /** The dead man's switch: moves the deadline of an armed, running supervisor (see {@link Supervisor#keepalive}). */
+    public void keepaliveIfArmed(long deadlineNanos) {
+        Supervisor s = supervisor;
+        if (s != null && s.isArmed() && s.running()) {
+            s.keepalive(deadlineNanos);
+        }
+    }
+
+    /** The dead man's switch: fences an armed, running PostgreSQL now. */
+    public void fenceIfArmed(String reason) {
+        Supervisor s = supervisor;
+        if (s != null && s.isArmed() && s.running()) {
+            s.fence(reason);
+        }
+    }
+
     /** Kills PostgreSQL and all its backends at once. */
     public void fence(String reason) {
         jdbc.close();
@@ -491,11 +522,9 @@ public final class PgNode implements AutoCloseable {
         LOG.warn("[{}] a postmaster (pid {}) runs on {} outside zgres: killing it and its backends", spec.name(),
                 pid, spec.dataDir());
         try {
-            new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+            Signals.send(pid, "STOP");
         } catch (IOException e) {
             LOG.debug("kill -STOP failed: {}", e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
         ph.get().children().forEach(ProcessHandle::destroyForcibly);
         ph.get().destroyForcibly();

@@ -10,10 +10,11 @@ import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import zgres.process.Exec;
 
 /**
  * The PostgreSQL binaries of one installation, run as the OS user that owns the clusters. initdb refuses to run as
@@ -31,7 +32,7 @@ public final class PgTools {
     }
 
     public static boolean isRoot() {
-        return "root".equals(System.getProperty("user.name"));
+        return Exec.isRoot();
     }
 
     /** @return the default OS user for PostgreSQL: {@code postgres} when running as root, else the current user */
@@ -53,13 +54,10 @@ public final class PgTools {
 
     /** @return the command line running {@code tool} as the PostgreSQL user */
     public List<String> command(String tool, List<String> args) {
-        List<String> cmd = new ArrayList<>();
-        if (switchUser) {
-            cmd.addAll(List.of("runuser", "-u", user, "--"));
-        }
+        List<String> cmd = new java.util.ArrayList<>();
         cmd.add(tool(tool).toString());
         cmd.addAll(args);
-        return cmd;
+        return switchUser ? Exec.asUser(user, cmd) : cmd;
     }
 
     public Exec.Result run(Duration timeout, Map<String, String> env, String tool, String... args) throws IOException {

@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Test;
 import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
+import zgres.api.NodePhase;
 import zgres.api.NodeState;
+import zgres.api.SyncMode;
 import zgres.api.Role;
 import zgres.api.Switchover;
 import zgres.api.SyncState;
@@ -26,10 +28,10 @@ import zgres.api.Tags;
 class DeciderOperationsTest {
     static final Instant NOW = Instant.parse("2026-11-26T03:00:00Z");
     final Decider async = new Decider(new Policy(1000, 300, 2000, 20_000, 10_000));
-    final Decider sync = new Decider(new Policy(1000, 300, 2000, 20_000, 10_000, SyncPlanner.Mode.ON, 1));
+    final Decider sync = new Decider(new Policy(1000, 300, 2000, 20_000, 10_000, SyncMode.ON, 1));
 
     static NodeState streamingFrom(NodeId id, NodeId upstream, long lsn) {
-        return new NodeState(id, Role.REPLICA, "streaming", upstream.address(), List.of(), 1, Lsn.of(lsn),
+        return new NodeState(id, Role.REPLICA, NodePhase.STREAMING, upstream.address(), List.of(), 1, Lsn.of(lsn),
                 Lsn.of(lsn), Lsn.ZERO, 0, DB, Tags.NONE, false, Map.of(), Map.of(), NOW);
     }
 
@@ -89,7 +91,7 @@ class DeciderOperationsTest {
         GroupState missing = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1)), List.of(), false,
                 switchover(B.toString(), NOW));
         assertThat(async.decide(asMaster(missing, 500)).reason()).contains("not a member of the group");
-        NodeState sick = new NodeState(A, Role.REPLICA, "starting", ME.address(), List.of("not streaming"), 1,
+        NodeState sick = new NodeState(A, Role.REPLICA, NodePhase.STARTING, ME.address(), List.of("not streaming"), 1,
                 Lsn.of(500), Lsn.of(500), Lsn.ZERO, 0, DB, Tags.NONE, false, Map.of(), Map.of(), NOW);
         GroupState unhealthy = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1), sick), List.of(),
                 false, switchover(A.toString(), NOW));

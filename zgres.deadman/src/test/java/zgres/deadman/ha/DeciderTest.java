@@ -15,7 +15,9 @@ import zgres.api.ConnInfo;
 import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
+import zgres.api.NodePhase;
 import zgres.api.NodeState;
+import zgres.api.SyncMode;
 import zgres.api.Role;
 import zgres.api.SyncState;
 import zgres.api.Tags;
@@ -31,12 +33,12 @@ class DeciderTest {
     final Decider decider = new Decider(new Policy(1000, 300, 2000, 20_000, 10_000));
 
     static NodeState replica(NodeId id, long lsn, int tl, Tags tags) {
-        return new NodeState(id, Role.REPLICA, "streaming", "", List.of(), tl, Lsn.of(lsn), Lsn.of(lsn), Lsn.ZERO, 0,
+        return new NodeState(id, Role.REPLICA, NodePhase.STREAMING, "", List.of(), tl, Lsn.of(lsn), Lsn.of(lsn), Lsn.ZERO, 0,
                 DB, tags, false, Map.of(), Map.of(), Instant.now());
     }
 
     static NodeState master(NodeId id, long lsn, int tl) {
-        return new NodeState(id, Role.MASTER, "running", "", List.of(), tl, Lsn.of(lsn), Lsn.of(lsn), Lsn.of(lsn), 0,
+        return new NodeState(id, Role.MASTER, NodePhase.RUNNING, "", List.of(), tl, Lsn.of(lsn), Lsn.of(lsn), Lsn.of(lsn), 0,
                 DB, Tags.NONE, false, Map.of(), Map.of(), Instant.now());
     }
 

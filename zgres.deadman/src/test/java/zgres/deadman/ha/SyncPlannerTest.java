@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 import zgres.api.GroupState;
 import zgres.api.Lsn;
-import zgres.deadman.ha.SyncPlanner.Mode;
+import zgres.api.SyncMode;
 import zgres.deadman.ha.SyncPlanner.Plan;
 import zgres.deadman.ha.SyncPlanner.Standby;
 
@@ -31,14 +31,14 @@ class SyncPlannerTest {
     @Test
     void aStandbyIsAddedToPostgresFirstAndPublishedOnlyOnceItHasFlushedEverythingAcknowledged() {
         Map<String, Standby> async = Map.of(A.toString(), st("async", 500), B.toString(), st("async", 400));
-        Plan first = SyncPlanner.plan(Mode.ON, 1, ME, g, List.of(), List.of(), async, Map.of());
+        Plan first = SyncPlanner.plan(SyncMode.ON, 1, ME, g, List.of(), List.of(), async, Map.of());
         assertThat(first.standbyNames()).contains("FIRST 1 (\"" + A + "\")");
         assertThat(first.publish()).as("not yet in sync: not published").isEmpty();
         List<String> cur = List.of(A.toString());
-        Plan notFlushed = SyncPlanner.plan(Mode.ON, 1, ME, g, cur, List.of(), Map.of(A.toString(), st("sync", 499)),
+        Plan notFlushed = SyncPlanner.plan(SyncMode.ON, 1, ME, g, cur, List.of(), Map.of(A.toString(), st("sync", 499)),
                 Map.of(A.toString(), Lsn.of(500)));
         assertThat(notFlushed.publish()).as("sync but behind the position seen when it became sync").isEmpty();
-        Plan ready = SyncPlanner.plan(Mode.ON, 1, ME, g, cur, List.of(), Map.of(A.toString(), st("sync", 500)),
+        Plan ready = SyncPlanner.plan(SyncMode.ON, 1, ME, g, cur, List.of(), Map.of(A.toString(), st("sync", 500)),
                 Map.of(A.toString(), Lsn.of(500)));
         assertThat(ready.standbyNames()).isEmpty();
         assertThat(ready.publish()).contains(List.of(A.toString()));
@@ -47,7 +47,7 @@ class SyncPlannerTest {
     @Test
     void aLostStandbyIsUnpublishedBeforePostgresStopsWaitingForIt() {
         Map<String, Standby> onlyB = Map.of(B.toString(), st("async", 400));
-        Plan p = SyncPlanner.plan(Mode.ON, 1, ME, g, List.of(A.toString()), List.of(A.toString()), onlyB, Map.of());
+        Plan p = SyncPlanner.plan(SyncMode.ON, 1, ME, g, List.of(A.toString()), List.of(A.toString()), onlyB, Map.of());
         assertThat(p.unpublish()).contains(List.of());
         assertThat(p.standbyNames()).contains("FIRST 1 (\"" + B + "\")");
         assertThat(p.publish()).isEmpty();
@@ -57,19 +57,19 @@ class SyncPlannerTest {
     void withNoStandbyLeftOnWritesAloneAndStrictKeepsWaiting() {
         GroupState alone = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1)), List.of(), false, null);
         List<String> cur = List.of(A.toString());
-        Plan on = SyncPlanner.plan(Mode.ON, 1, ME, alone, cur, cur, Map.of(), Map.of());
+        Plan on = SyncPlanner.plan(SyncMode.ON, 1, ME, alone, cur, cur, Map.of(), Map.of());
         assertThat(on.unpublish()).contains(List.of());
         assertThat(on.standbyNames()).contains("");
-        Plan strict = SyncPlanner.plan(Mode.STRICT, 1, ME, alone, cur, cur, Map.of(), Map.of());
+        Plan strict = SyncPlanner.plan(SyncMode.STRICT, 1, ME, alone, cur, cur, Map.of(), Map.of());
         assertThat(strict.unpublish()).contains(List.of());
         assertThat(strict.standbyNames()).as("commits keep waiting for any standby").contains("*");
-        Plan steady = SyncPlanner.plan(Mode.STRICT, 1, ME, alone, List.of("*"), List.of(), Map.of(), Map.of());
+        Plan steady = SyncPlanner.plan(SyncMode.STRICT, 1, ME, alone, List.of("*"), List.of(), Map.of(), Map.of());
         assertThat(steady.nothing()).isTrue();
     }
 
     @Test
     void offClearsEverything() {
-        Plan p = SyncPlanner.plan(Mode.OFF, 1, ME, g, List.of(A.toString()), List.of(A.toString()), Map.of(),
+        Plan p = SyncPlanner.plan(SyncMode.OFF, 1, ME, g, List.of(A.toString()), List.of(A.toString()), Map.of(),
                 Map.of());
         assertThat(p.unpublish()).contains(List.of());
         assertThat(p.standbyNames()).contains("");

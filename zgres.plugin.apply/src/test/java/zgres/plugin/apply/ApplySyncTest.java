@@ -16,7 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import zgres.api.NodeId;
-import zgres.api.Snapshots;
+import zgres.testkit.Snapshots;
 
 class ApplySyncTest {
     static final NodeId A = NodeId.parse("db_10.0.0.1:5432");

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import zgres.api.GroupState;
 import zgres.api.NodeId;
-import zgres.api.Snapshots;
+import zgres.testkit.Snapshots;
 
 class HaproxySyncTest {
     static final NodeId A = NodeId.parse("db_10.0.0.1:5432");

@@ -10,7 +10,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 import zgres.api.NodeId;
-import zgres.api.Snapshots;
+import zgres.testkit.Snapshots;
 
 class PgbouncerSyncTest {
     static final NodeId A = NodeId.parse("db_10.0.0.1:5432");

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import zgres.api.NodeId;
-import zgres.api.Snapshots;
+import zgres.testkit.Snapshots;
 
 class PgHbaSyncTest {
     @TempDir

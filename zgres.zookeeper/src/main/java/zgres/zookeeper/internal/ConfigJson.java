@@ -10,19 +10,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import zgres.zookeeper.ZnodeCodec;
 
 /**
  * The JSON of a {@code /config/{scope}/{pid}} znode: an object of properties. Values keep their JSON type (string,
  * integer, number, boolean, array); a key may name its Config Admin type the way the OSGi Configurator does
  * ({@code "port:Integer": "6432"}, {@code "hosts:String[]": ["a", "b"]}).
  */
-final class ConfigJson {
+public final class ConfigJson {
     private ConfigJson() {}
 
     /** @throws IllegalArgumentException naming the key and the reason when the JSON or a value is unusable */
-    static Map<String, Object> parse(byte[] data) {
-        JsonNode root = ZnodeCodec.object(data);
+    public static Map<String, Object> parse(byte[] data) {
+        JsonNode root = JsonCodec.object(data);
         Map<String, Object> out = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext();) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -84,7 +83,7 @@ final class ConfigJson {
     }
 
     /** Parses one value of a Config Admin scalar type. */
-    static Object scalar(String key, String s, String type) {
+    public static Object scalar(String key, String s, String type) {
         try {
             return switch (type) {
                 case "String" -> s;
@@ -108,16 +107,29 @@ final class ConfigJson {
     }
 
     /** Writes properties as plain JSON (arrays for arrays, numbers and booleans as such). */
-    static byte[] write(Map<String, Object> props) {
-        ObjectNode o = ZnodeCodec.mapper().createObjectNode();
+    public static byte[] write(Map<String, Object> props) {
+        return JsonCodec.bytes(tree(props));
+    }
+
+    /** The properties as indented JSON, for people. */
+    public static String pretty(Map<String, Object> props) {
+        try {
+            return JsonCodec.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(tree(props));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static ObjectNode tree(Map<String, Object> props) {
+        ObjectNode o = JsonCodec.MAPPER.createObjectNode();
         for (Map.Entry<String, Object> e : new TreeMap<>(props).entrySet()) {
             o.set(e.getKey(), node(e.getValue()));
         }
-        return ZnodeCodec.bytes(o);
+        return o;
     }
 
     private static JsonNode node(Object v) {
-        var f = ZnodeCodec.mapper().getNodeFactory();
+        var f = JsonCodec.MAPPER.getNodeFactory();
         if (v instanceof Object[] a) {
             ArrayNode arr = f.arrayNode();
             for (Object x : a) {

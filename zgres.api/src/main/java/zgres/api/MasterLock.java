@@ -1,0 +1,22 @@
+package zgres.api;
+
+import java.util.Objects;
+
+/**
+ * {@code /lock/{group}}: the master. The znode is ephemeral: it belongs to the ZooKeeper session that created it and
+ * goes with that session.
+ *
+ * @param holder the node the lock names ({@code host:port} in the znode)
+ * @param session the ZooKeeper session owning the znode (0 when unknown)
+ * @param created the transaction that created the znode (its czxid; 0 when unknown): a lock re-created later has a
+ *        higher one
+ */
+public record MasterLock(NodeId holder, long session, long created) {
+    public MasterLock {
+        Objects.requireNonNull(holder, "holder");
+    }
+
+    public static MasterLock of(NodeId holder) {
+        return new MasterLock(holder, 0, 0);
+    }
+}

@@ -1,0 +1,407 @@
+package zgres.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import zgres.testkit.FaultProxy;
+import zgres.testkit.Group;
+import zgres.testkit.NodeProcess;
+import zgres.testkit.Profile;
+import zgres.testkit.Workload;
+
+/**
+ * Benchmarks ({@code ./zgres bench ...}): real processes, real PostgreSQL and ZooKeeper, one JSON line per episode.
+ *
+ * <pre>
+ *   failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|zk-partition|switchover [--runs 5]
+ *            [--profile fast] [--sync off|on|strict]
+ *   stability [--minutes 10] [--profile fast]
+ *   config [--changes 100] [--updates 20]
+ * </pre>
+ */
+public final class Bench {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            usage();
+        }
+        Map<String, String> opts = options(Arrays.copyOfRange(args, 1, args.length));
+        Profile profile = Profile.named(opts.getOrDefault("profile", "default"));
+        int code = switch (args[0]) {
+            case "failover" -> failover(opts.getOrDefault("fault", "node-kill"),
+                    Integer.parseInt(opts.getOrDefault("runs", "5")), profile,
+                    Integer.parseInt(opts.getOrDefault("zk-servers", "3")), opts.getOrDefault("sync", "off"));
+            case "routing" -> routing(Integer.parseInt(opts.getOrDefault("runs", "20")),
+                    Integer.parseInt(opts.getOrDefault("warmup", "1")), Profile.named(opts.getOrDefault("profile",
+                            "fast")));
+            case "stability" -> stability(Double.parseDouble(opts.getOrDefault("minutes", "10")), profile,
+                    Integer.parseInt(opts.getOrDefault("zk-servers", "3")));
+            case "config" -> ConfigBench.run(Integer.parseInt(opts.getOrDefault("changes", "100")),
+                    Integer.parseInt(opts.getOrDefault("updates", "20")));
+            default -> {
+                usage();
+                yield 2;
+            }
+        };
+        System.exit(code);
+    }
+
+    static void usage() {
+        System.err.println("usage: ./zgres bench failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|"
+                + "zk-partition|switchover [--runs N] [--profile default|fast] [--sync off|on|strict]\n"
+                + "       ./zgres bench routing [--runs 20] [--warmup 1] [--profile fast]\n"
+                + "       ./zgres bench stability [--minutes N] [--profile default|fast]\n"
+                + "       ./zgres bench config [--changes 100] [--updates 20]");
+        System.exit(2);
+    }
+
+    static Map<String, String> options(String[] a) {
+        Map<String, String> m = new HashMap<>();
+        for (int i = 0; i < a.length; i++) {
+            if (!a[i].startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument '" + a[i] + "'");
+            }
+            String k = a[i].substring(2);
+            if (i + 1 < a.length && !a[i + 1].startsWith("--")) {
+                m.put(k, a[++i]);
+            } else {
+                m.put(k, "true");
+            }
+        }
+        return m;
+    }
+
+    static ObjectNode settings(Profile p, int zkServers) {
+        return settings(p, zkServers, "off");
+    }
+
+    static ObjectNode settings(Profile p, int zkServers, String sync) {
+        ObjectNode s = JSON.createObjectNode();
+        s.put("profile", p.name());
+        s.put("synchronous_mode", sync);
+        s.put("session_timeout_ms", p.sessionTimeoutMs());
+        s.put("loop_wait_ms", p.loopWaitMs());
+        s.put("election_delay_ms", p.electionDelayMs());
+        s.put("zookeeper_servers", zkServers);
+        s.put("nodes", 3);
+        return s;
+    }
+
+    static int failover(String fault, int runs, Profile profile, int zkServers, String sync) throws Exception {
+        List<String> faults = List.of("node-kill", "pg-kill", "deadman-kill", "deadman-stop", "freeze",
+                "zk-partition", "switchover");
+        if (!faults.contains(fault)) {
+            throw new IllegalArgumentException("unknown fault '" + fault + "' (" + String.join(", ", faults) + ")");
+        }
+        if (!List.of("off", "on", "strict").contains(sync)) {
+            throw new IllegalArgumentException("--sync '" + sync + "' must be off, on or strict");
+        }
+        List<Double> unavailable = new ArrayList<>();
+        List<Double> leader = new ArrayList<>();
+        int maxWritable = 0;
+        int lostTotal = 0;
+        try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync))) {
+            g.start();
+            for (int run = 1; run <= runs; run++) {
+                for (NodeProcess n : g.nodes()) {
+                    if (!n.alive()) {
+                        n.start();
+                    }
+                }
+                g.awaitHealthy(3, 180_000);
+                if (!sync.equals("off")) {
+                    g.await("a synchronous standby in /sync", 120_000, x -> !x.sync().standbys().isEmpty());
+                }
+                NodeProcess m = g.master().orElseThrow();
+                try (Workload w = new Workload(g.nodes())) {
+                    w.start();
+                    w.awaitAckAfter(System.nanoTime(), 30_000);
+                    Thread.sleep(2000);
+                    long oldPid = m.postmasterPid().orElse(-1L);
+                    long faultAt = System.nanoTime();
+                    inject(g, m, fault, profile);
+                    NodeProcess finalMaster = fault.equals("pg-kill")
+                            ? awaitRestartedInPlace(g, m, oldPid)
+                            : g.awaitNewMaster(m, 120_000);
+                    w.awaitAckAfter(System.nanoTime(), 60_000);
+                    recover(g, m, fault, profile);
+                    Thread.sleep(500);
+                    Workload.Result r = w.result(faultAt, finalMaster);
+                    double lc = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && !c.holder().isEmpty())
+                            .findFirst().map(c -> (c.atNanos() - faultAt) / 1e9).orElse(Double.NaN);
+                    ObjectNode o = JSON.createObjectNode();
+                    o.put("fault", fault);
+                    o.set("settings", settings(profile, zkServers, sync));
+                    o.put("run", run);
+                    o.put("unavailable_s", round(r.unavailableS()));
+                    o.put("leader_change_s", round(lc));
+                    o.put("max_write_gap_s", round(r.maxWriteGapS()));
+                    o.put("lost_acked_writes", r.lost());
+                    o.put("max_writable_masters", r.maxWritable());
+                    o.put("acked_writes", r.acked());
+                    o.put("old_master", m.name());
+                    o.put("new_master", finalMaster.name());
+                    System.out.println(o);
+                    unavailable.add(r.unavailableS());
+                    if (!Double.isNaN(lc)) {
+                        leader.add(lc);
+                    }
+                    maxWritable = Math.max(maxWritable, r.maxWritable());
+                    lostTotal += r.lost();
+                }
+            }
+        }
+        ObjectNode s = JSON.createObjectNode();
+        s.put("fault", fault);
+        s.put("summary", true);
+        s.set("settings", settings(profile, zkServers, sync));
+        s.put("runs", runs);
+        s.put("median_unavailable_s", round(median(unavailable)));
+        s.put("max_unavailable_s", round(unavailable.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
+        s.put("median_leader_change_s", round(median(leader)));
+        s.put("lost_acked_writes", lostTotal);
+        s.put("max_writable_masters", maxWritable);
+        System.out.println(s);
+        return maxWritable <= 1 ? 0 : 1;
+    }
+
+    /**
+     * Time from the lock change to the first new connection through pgbouncer and through HAProxy that lands on the
+     * new master (real failovers: the master node is killed).
+     */
+    /**
+     * {@code warmup} first episodes are printed ({@code "warmup": true}) but not counted: the bench JVM's own sync
+     * engine and plugins meet their first master change there (class loading, first reload), which a long-running
+     * sync daemon does once in its life.
+     */
+    static int routing(int runs, int warmup, Profile profile) throws Exception {
+        List<Double> pgb = new ArrayList<>();
+        List<Double> hap = new ArrayList<>();
+        try (Group g = new Group("routing", 3, profile, 1, Map.of()); zgres.testkit.Routing r =
+                new zgres.testkit.Routing(g)) {
+            g.start();
+            for (int run = 1 - warmup; run <= runs; run++) {
+                for (NodeProcess n : g.nodes()) {
+                    if (!n.alive()) {
+                        n.start();
+                    }
+                }
+                g.awaitHealthy(3, 180_000);
+                NodeProcess m = g.master().orElseThrow();
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while ((r.landsOn(true, true) != m.port() || r.landsOn(false, true) != m.port())
+                        && System.nanoTime() < until) {
+                    Thread.sleep(50);
+                }
+                int changes = g.lockChanges().size();
+                m.killNode();
+                long[] landed = new long[2];
+                List<Integer> candidates = g.nodes().stream().filter(n -> n != m).map(NodeProcess::port).toList();
+                Thread[] pollers = new Thread[2];
+                for (int i = 0; i < 2; i++) {
+                    final int idx = i;
+                    pollers[i] = new Thread(() -> {
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                        while (System.nanoTime() < deadline) {
+                            int port = r.landsOn(idx == 0, true);
+                            if (candidates.contains(port)) {
+                                landed[idx] = System.nanoTime();
+                                return;
+                            }
+                            try {
+                                Thread.sleep(2);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                        }
+                    });
+                    pollers[i].start();
+                }
+                for (Thread t : pollers) {
+                    t.join();
+                }
+                long lockAt = g.lockChanges().stream().skip(changes).filter(c -> !c.holder().isEmpty()).findFirst()
+                        .map(Group.LockChange::atNanos).orElse(0L);
+                double p = (landed[0] - lockAt) / 1e6;
+                double h = (landed[1] - lockAt) / 1e6;
+                if (run >= 1) {
+                    pgb.add(p);
+                    hap.add(h);
+                }
+                ObjectNode o = JSON.createObjectNode();
+                o.put("bench", "routing");
+                o.put("run", run);
+                if (run < 1) {
+                    o.put("warmup", true);
+                }
+                o.put("pgbouncer_ms", round(p));
+                o.put("haproxy_ms", round(h));
+                o.set("settings", settings(profile, 1));
+                System.out.println(o);
+            }
+        }
+        ObjectNode s = JSON.createObjectNode();
+        s.put("bench", "routing");
+        s.put("summary", true);
+        s.put("runs", runs);
+        s.put("pgbouncer_p50_ms", round(percentile(pgb, 50)));
+        s.put("pgbouncer_p99_ms", round(percentile(pgb, 99)));
+        s.put("haproxy_p50_ms", round(percentile(hap, 50)));
+        s.put("haproxy_p99_ms", round(percentile(hap, 99)));
+        System.out.println(s);
+        return 0;
+    }
+
+    static double percentile(List<Double> xs, double p) {
+        List<Double> s = xs.stream().sorted().toList();
+        if (s.isEmpty()) {
+            return Double.NaN;
+        }
+        int i = (int) Math.ceil(p / 100.0 * s.size()) - 1;
+        return s.get(Math.max(0, Math.min(s.size() - 1, i)));
+    }
+
+    static void inject(Group g, NodeProcess m, String fault, Profile p) throws Exception {
+        switch (fault) {
+            case "node-kill" -> m.killNode();
+            case "pg-kill" -> m.killPostmaster();
+            case "deadman-kill" -> m.killJvm();
+            case "deadman-stop" -> m.terminate(60_000);
+            case "freeze" -> m.freeze();
+            case "zk-partition" -> g.zookeeperLink(m, FaultProxy.Mode.BLACKHOLE);
+            case "switchover" -> {
+                // what zgres:switchover writes (the benchmark does it in-process: a ctl JVM's start-up is not the
+                // switchover's cost)
+                java.time.Instant now = java.time.Instant.now();
+                g.observer().create().creatingParentsIfNeeded().forPath(g.paths().switchover(g.name()),
+                        zgres.zookeeper.ZnodeCodec.writeSwitchover(new zgres.api.Switchover(
+                                zgres.api.Switchover.SWITCHOVER, "", now, now, false, zgres.api.Switchover.REQUESTED,
+                                "", zgres.api.Lsn.ZERO)));
+            }
+            default -> throw new IllegalArgumentException(fault);
+        }
+    }
+
+    /** Ends the fault (after the group moved on) so that the old master can rejoin. */
+    static void recover(Group g, NodeProcess m, String fault, Profile p) throws Exception {
+        switch (fault) {
+            case "freeze" -> {
+                Thread.sleep(p.sessionTimeoutMs() + 1000L);
+                m.thaw();
+            }
+            case "zk-partition" -> {
+                Thread.sleep(p.sessionTimeoutMs() + 1000L);
+                g.zookeeperLink(m, FaultProxy.Mode.PASS);
+            }
+            default -> {
+                // killed or stopped nodes are started again before the next run
+            }
+        }
+    }
+
+    static NodeProcess awaitRestartedInPlace(Group g, NodeProcess m, long oldPid) throws InterruptedException {
+        g.await("the master's PostgreSQL back", 120_000, s -> s.masterConn().isPresent()
+                && s.master().get().port() == m.port() && m.postmasterPid().filter(p -> p != oldPid).isPresent()
+                && zgres.testkit.Pg.writable(m.host(), m.port()));
+        return m;
+    }
+
+    /**
+     * Keeps a group under write load while other processes saturate every core, and counts what no fault caused:
+     * lock changes, fences and PostgreSQL restarts.
+     */
+    static int stability(double minutes, Profile profile, int zkServers) throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        List<Process> hogs = new ArrayList<>();
+        try (Group g = new Group("stable", 3, profile, zkServers, Map.of())) {
+            g.start();
+            int lockChangesBefore = g.lockChanges().size();
+            Map<String, Integer> fencesBefore = count(g, "dead man's switch");
+            Map<String, Integer> startsBefore = count(g, "started PostgreSQL");
+            try (Workload w = new Workload(g.nodes())) {
+                w.start();
+                for (int i = 0; i < cores; i++) {
+                    hogs.add(new ProcessBuilder("sh", "-c", "while :; do :; done").start());
+                }
+                long end = System.nanoTime() + (long) (minutes * 60e9);
+                while (System.nanoTime() < end) {
+                    Thread.sleep(1000);
+                }
+                hogs.forEach(Process::destroyForcibly);
+                Thread.sleep(2000);
+                NodeProcess m = g.master().orElseThrow();
+                Workload.Result r = w.result(System.nanoTime() - (long) (minutes * 60e9), m);
+                int fences = diff(count(g, "dead man's switch"), fencesBefore);
+                int restarts = diff(count(g, "started PostgreSQL"), startsBefore);
+                ObjectNode o = JSON.createObjectNode();
+                o.put("bench", "stability");
+                o.set("settings", settings(profile, zkServers));
+                o.put("minutes", minutes);
+                o.put("cpu_hogs", cores);
+                o.put("lock_changes", g.lockChanges().size() - lockChangesBefore);
+                o.put("fences", fences);
+                o.put("postgres_restarts", restarts);
+                o.put("acked_writes", r.acked());
+                o.put("max_write_gap_s", round(r.maxWriteGapS()));
+                o.put("max_writable_masters", r.maxWritable());
+                System.out.println(o);
+                return r.maxWritable() <= 1 ? 0 : 1;
+            }
+        } finally {
+            hogs.forEach(Process::destroyForcibly);
+        }
+    }
+
+    static Map<String, Integer> count(Group g, String needle) {
+        Map<String, Integer> m = new HashMap<>();
+        for (NodeProcess n : g.nodes()) {
+            try {
+                int c = (int) java.nio.file.Files.readAllLines(n.log()).stream().filter(l -> l.contains(needle))
+                        .count();
+                m.put(n.name(), c);
+            } catch (java.io.IOException e) {
+                m.put(n.name(), 0);
+            }
+        }
+        return m;
+    }
+
+    static int diff(Map<String, Integer> after, Map<String, Integer> before) {
+        int d = 0;
+        for (var e : after.entrySet()) {
+            d += e.getValue() - before.getOrDefault(e.getKey(), 0);
+        }
+        return d;
+    }
+
+    static double median(List<Double> xs) {
+        List<Double> s = xs.stream().filter(x -> !Double.isNaN(x)).sorted().toList();
+        if (s.isEmpty()) {
+            return Double.NaN;
+        }
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    }
+
+    /** Rounds to ms; NaN (not measured) becomes null in the JSON. */
+    static Double round(double x) {
+        return Double.isNaN(x) ? null : Math.round(x * 1000) / 1000.0;
+    }
+
+    static String fmt(double x) {
+        return String.format(Locale.ROOT, "%.3f", x);
+    }
+
+    static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}

@@ -1,0 +1,114 @@
+package zgres.config.internal;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.felix.cm.json.io.ConfigurationReader;
+import org.apache.felix.cm.json.io.ConfigurationResource;
+import org.apache.felix.cm.json.io.Configurations;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import zgres.api.config.ConfigValidator;
+
+/**
+ * The runtime's local configuration: the file named by the framework property {@value #PROPERTY} (what
+ * {@code ./zgres node --config FILE} passes), in the OSGi Configurator's JSON format (read with Felix cm.json; the
+ * {@code :configurator:} header is optional). Each PID in it is written to Config Admin through the one precedence
+ * rule ({@link ConfigWriter}: its keys win over ZooKeeper's). A file may be a template: {@code ${zgres.…}} is replaced
+ * by that framework or system property (the checked-in templates of {@code ./zgres demo}, {@code ctl} and
+ * {@code zookeeper} use it). A PID whose values its bundle's metatype rejects — a key it does not know, a value out
+ * of range — is not applied, with an error naming the file, the PID, the key and the reason.
+ */
+@Component(immediate = true)
+public class LocalConfigFile {
+    public static final String PROPERTY = "zgres.config.file";
+    private static final Logger LOG = LoggerFactory.getLogger(LocalConfigFile.class);
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(zgres\\.[A-Za-z0-9_.-]+)\\}");
+
+    @Activate
+    public LocalConfigFile(BundleContext context, @Reference ConfigurationAdmin cm,
+            @Reference ConfigValidator validator) throws IOException, InvalidSyntaxException {
+        String file = context.getProperty(PROPERTY);
+        if (file == null || file.isBlank()) {
+            return;
+        }
+        Path path = Path.of(file);
+        Map<String, Map<String, Object>> pids;
+        try {
+            pids = read(path, context::getProperty);
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.error("config: cannot read the local configuration {}: {} (nothing applied from it)", path,
+                    e.getMessage());
+            return;
+        }
+        Map<String, Map<String, Object>> valid = new TreeMap<>();
+        for (Map.Entry<String, Map<String, Object>> e : pids.entrySet()) {
+            List<String> errors = validator.validate(e.getKey(), e.getValue(), true);
+            if (errors.isEmpty()) {
+                valid.put(e.getKey(), e.getValue());
+            } else {
+                LOG.error("config: {} in {} is not applied: {}", e.getKey(), path, String.join("; ", errors));
+            }
+        }
+        ConfigWriter writer = new ConfigWriter(cm, validator);
+        writer.fromLocalFile(valid, path.toString());
+        LOG.info("config: applied {} configuration(s) from {}", valid.size(), path);
+    }
+
+    /** Reads a local configuration file: PID (or {@code factory~name}) to properties. */
+    static Map<String, Map<String, Object>> read(Path path, java.util.function.Function<String, String> properties)
+            throws IOException {
+        String text = substitute(Files.readString(path, StandardCharsets.UTF_8), properties, path);
+        ConfigurationReader reader = Configurations.buildReader().verifyAsBundleResource(false)
+                .withIdentifier(path.toString()).build(Configurations.jsonCommentAwareReader(new StringReader(text)));
+        ConfigurationResource resource = reader.readConfigurationResource();
+        if (!reader.getIgnoredErrors().isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", reader.getIgnoredErrors()));
+        }
+        Map<String, Map<String, Object>> out = new TreeMap<>();
+        resource.getConfigurations().forEach((pid, props) -> {
+            ConfigLayers.checkPid(pid);
+            Map<String, Object> m = new TreeMap<>();
+            Collections.list(props.keys()).forEach(k -> m.put(k, props.get(k)));
+            out.put(pid, m);
+        });
+        return out;
+    }
+
+    /** Replaces every {@code ${zgres.name}} with that property, as JSON string content; a missing one is an error. */
+    static String substitute(String text, java.util.function.Function<String, String> properties, Path path) {
+        Matcher m = PLACEHOLDER.matcher(text);
+        StringBuilder sb = new StringBuilder();
+        List<String> missing = new ArrayList<>();
+        while (m.find()) {
+            String v = properties.apply(m.group(1));
+            if (v == null) {
+                missing.add(m.group(1));
+                v = "";
+            }
+            m.appendReplacement(sb, Matcher.quoteReplacement(v.replace("\\", "\\\\").replace("\"", "\\\"")));
+        }
+        m.appendTail(sb);
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(path + " refers to properties that are not set: " + missing);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,252 @@
+package zgres.deadman;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.zookeeper.KeeperException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import zgres.api.ClusterSnapshot;
+import zgres.api.GroupState;
+import zgres.api.Lsn;
+import zgres.api.NodeId;
+import zgres.api.NodeState;
+import zgres.api.Switchover;
+import zgres.deadman.ha.Local;
+import zgres.deadman.ha.LockOwner;
+import zgres.deadman.ha.Observation;
+import zgres.deadman.lease.LeaseKeeper;
+import zgres.deadman.pg.ControlData;
+import zgres.deadman.pg.PgNode;
+import zgres.deadman.pg.PgStatus;
+import zgres.deadman.switchover.SwitchoverCoordinator;
+import zgres.deadman.sync.SyncReplication;
+import zgres.zookeeper.ClusterCache;
+import zgres.zookeeper.ZkPaths;
+import zgres.zookeeper.Znodes;
+
+/**
+ * Takes the {@link Observation} a cycle decides on: the group from the shared cache, who holds the lock, the local
+ * PostgreSQL, and what the deadman remembers between cycles (how long the lock has been free, the last master and its
+ * furthest position, how long PostgreSQL has been down or not streaming, failed starts). Holding the lock as a
+ * standby it reads the peers and the request again from ZooKeeper; as master, what PostgreSQL says of its standbys.
+ * Only the loop calls {@link #observe}.
+ */
+final class Observer {
+    private static final Logger LOG = LoggerFactory.getLogger(Observer.class);
+    /** a standby that has not accepted connections this long after its start counts as a failed start */
+    static final long START_TIMEOUT_S = 120;
+
+    private final NodeId me;
+    private final String name;
+    private final ClusterCache cache;
+    private final CuratorFramework client;
+    private final ZkPaths paths;
+    private final LeaseKeeper lease;
+    private final PgNode pg;
+    private final SyncReplication sync;
+    private final SwitchoverCoordinator switchovers;
+
+    private long lockFreeSince;
+    private NodeId lastMaster;
+    private Lsn lastMasterLsn = Lsn.ZERO;
+    private long downSince;
+    private long notStreamingSince;
+    private int lastReceivedTimeline;
+    private int failedStarts;
+    private long startedAt;
+    private volatile Observation.RewindOutcome rewind;
+    private volatile long rewindAt;
+    private volatile Lsn failedHandover;
+
+    Observer(NodeId me, ClusterCache cache, CuratorFramework client, ZkPaths paths, LeaseKeeper lease, PgNode pg,
+            SyncReplication sync, SwitchoverCoordinator switchovers) {
+        this.me = me;
+        this.name = me.toString();
+        this.cache = cache;
+        this.client = client;
+        this.paths = paths;
+        this.lease = lease;
+        this.pg = pg;
+        this.sync = sync;
+        this.switchovers = switchovers;
+    }
+
+    /**
+     * @param connected our ZooKeeper session is connected
+     * @param self the deadman's own facts (its problems, a long action in progress); outcomes are added here
+     */
+    Observation observe(DeadmanSettings live, boolean connected, Observation.Self self) throws IOException {
+        long now = System.nanoTime();
+        ClusterSnapshot snap = cache.snapshot();
+        GroupState group = snap.group(me.group()).orElse(GroupState.empty(me.group()));
+        LockOwner lock = lease.owner(group);
+        if (lock == LockOwner.NONE) {
+            if (lockFreeSince == 0) {
+                lockFreeSince = now;
+            }
+        } else {
+            lockFreeSince = 0;
+        }
+        group.masterState().ifPresent(s -> {
+            if (!s.id().equals(lastMaster)) {
+                lastMaster = s.id();
+                lastMasterLsn = Lsn.ZERO;
+            }
+            lastMasterLsn = Lsn.max(lastMasterLsn, s.bestLsn());
+        });
+        Local local = observeLocal(lock, now);
+        if (local.running()) {
+            rewind = null;
+        }
+        Optional<Observation.Replication> replication = Optional.empty();
+        if (lock == LockOwner.MINE && local.primary()) {
+            try {
+                replication = sync.observe(group, live.policy().syncMode());
+            } catch (java.sql.SQLException e) {
+                LOG.debug("[{}] pg_stat_replication: {}", name, e.getMessage());
+            }
+        }
+        Optional<Observation.Fresh> fresh = lock == LockOwner.MINE && local.standby() ? fresh(group) : Optional.empty();
+        Observation.RewindOutcome r = rewind;
+        Observation.Self withOutcomes = new Observation.Self(self.problems(), self.busy(), r == null ? Optional.empty()
+                : Optional.of(new Observation.RewindOutcome(r.source(), r.unreachable(), r.message(),
+                        TimeUnit.NANOSECONDS.toMillis(now - rewindAt))), Optional.ofNullable(failedHandover));
+        return new Observation(me, live.tags(), group, lock, connected && cache.initialized(), lease.valid(), local,
+                lastMasterLsn, lockFreeSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - lockFreeSince),
+                Instant.now(), withOutcomes, replication, fresh);
+    }
+
+    /**
+     * About to promote: the peers' states and the request as ZooKeeper has them now (the cache may not have seen the
+     * old master's final position or a peer's last position yet).
+     */
+    private Optional<Observation.Fresh> fresh(GroupState group) {
+        try {
+            client.sync().forPath(paths.stateDir());
+            TreeMap<NodeId, NodeState> states = new TreeMap<>(group.states());
+            for (NodeId peer : group.states().keySet()) {
+                if (peer.equals(me)) {
+                    continue;
+                }
+                try {
+                    states.put(peer, Znodes.decodeState(peer, client.getData().forPath(paths.state(peer))));
+                } catch (KeeperException.NoNodeException e) {
+                    states.remove(peer);
+                } catch (IllegalArgumentException e) {
+                    LOG.debug("[{}] unreadable state of {}: {}", name, peer, e.getMessage());
+                    states.remove(peer);
+                }
+            }
+            Optional<Switchover> request = switchovers.read();
+            return Optional.of(new Observation.Fresh(group.withStates(states), request));
+        } catch (Exception e) {
+            LOG.warn("[{}] could not read the peers again before promoting ({}): using the cache", name,
+                    e.toString());
+            return Optional.empty();
+        }
+    }
+
+    private Local observeLocal(LockOwner lock, long now) throws IOException {
+        pg.closeSupervisor();
+        Local.DataDir dir;
+        if (pg.dataDirEmpty()) {
+            dir = Local.DataDir.EMPTY;
+        } else if (pg.isCluster()) {
+            dir = Local.DataDir.CLUSTER;
+        } else {
+            dir = Local.DataDir.GARBAGE;
+        }
+        boolean running = pg.running();
+        PgStatus status = running ? pg.jdbc().probe() : PgStatus.unreachable("PostgreSQL is not running");
+        if (status.reachable() && status.inRecovery()) {
+            if (status.streaming()) {
+                lastReceivedTimeline = status.timeline();
+            } else {
+                // not streaming: pg_control's timelines can be far behind on a quiet standby; the last timeline it
+                // received (seen while streaming, or in its WAL segment names) is the one it is on
+                status = status.withTimeline(Math.max(status.timeline(), Math.max(lastReceivedTimeline,
+                        pg.newestSegmentTimeline())));
+            }
+        }
+        Optional<ControlData> control = Optional.empty();
+        if (!running && dir == Local.DataDir.CLUSTER) {
+            try {
+                control = Optional.of(pg.controlData());
+            } catch (IOException e) {
+                LOG.warn("[{}] pg_controldata failed: {}", name, e.getMessage());
+            }
+        }
+        if (!running && lock == LockOwner.MINE) {
+            if (downSince == 0) {
+                downSince = now;
+            }
+        } else {
+            downSince = 0;
+        }
+        String upstream = "";
+        if (status.reachable() && status.inRecovery()) {
+            upstream = pg.configuredUpstream();
+            if (status.streaming()) {
+                notStreamingSince = 0;
+            } else if (notStreamingSince == 0) {
+                notStreamingSince = now;
+            }
+        } else {
+            notStreamingSince = 0;
+        }
+        if (status.reachable()) {
+            failedStarts = 0;
+            startedAt = 0;
+        } else if (startedAt != 0 && (!running || now - startedAt > TimeUnit.SECONDS.toNanos(START_TIMEOUT_S))) {
+            failedStarts++;
+            startedAt = 0;
+            LOG.warn("[{}] PostgreSQL {} after it was started ({} failed start(s) in a row; see its log)", name,
+                    running ? "has not accepted connections for " + START_TIMEOUT_S + " s" : "exited", failedStarts);
+        }
+        return new Local(dir, running, status, control, pg.hasStandbySignal(), upstream,
+                downSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - downSince),
+                notStreamingSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - notStreamingSince), failedStarts);
+    }
+
+    /** PostgreSQL was just started: a start that never gets ready counts as failed. */
+    void started() {
+        startedAt = System.nanoTime();
+    }
+
+    /** The standby was just repointed: it has the follow timeout to start streaming. */
+    void followed() {
+        notStreamingSince = System.nanoTime();
+    }
+
+    /** A clone starts afresh: earlier failed starts no longer count. */
+    void recloned() {
+        failedStarts = 0;
+    }
+
+    /** A pg_rewind did not work (the decision logic chooses what next). */
+    void rewindFailed(NodeId source, boolean unreachable, String message) {
+        rewindAt = System.nanoTime();
+        rewind = new Observation.RewindOutcome(source, unreachable, message, 0);
+    }
+
+    /** A standby that was acted on after a failed rewind (started, or cloned again) forgets it. */
+    void rewindHandled() {
+        rewind = null;
+    }
+
+    /** A handover whose final position did not arrive in time: the lock goes back. */
+    void handoverFailed(Lsn finalLsn) {
+        failedHandover = finalLsn;
+    }
+
+    /** @return the node id of the last master seen (the history's "old master") */
+    String lastMaster() {
+        return lastMaster == null ? "" : lastMaster.toString();
+    }
+}

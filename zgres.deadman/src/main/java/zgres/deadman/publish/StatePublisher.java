@@ -1,0 +1,145 @@
+package zgres.deadman.publish;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.nodes.PersistentNode;
+import org.apache.zookeeper.CreateMode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import zgres.api.ConnInfo;
+import zgres.api.NodeId;
+import zgres.api.NodeState;
+import zgres.zookeeper.ZkPaths;
+import zgres.zookeeper.Znodes;
+
+/**
+ * A node's {@code /state} and {@code /conn} (owns both znodes, ephemeral, re-created by Curator after a session
+ * loss). {@code /state} is written when something other than the positions changed, when only the positions moved
+ * and {@code state_interval_ms} passed (or the lock is free: the election wants fresh positions), and every 30 s.
+ * {@code /conn} exists only while the node is healthy and never changes while it exists (deleted and re-created).
+ */
+public final class StatePublisher implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(StatePublisher.class);
+    private static final long REFRESH_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    private final CuratorFramework client;
+    private final ZkPaths paths;
+    private final NodeId me;
+    private final String name;
+    private PersistentNode stateNode;
+    private PersistentNode connNode;
+    private byte[] connData;
+    private NodeState published;
+    private long publishedAt;
+
+    public StatePublisher(CuratorFramework client, ZkPaths paths, NodeId me) {
+        this.client = client;
+        this.paths = paths;
+        this.me = me;
+        this.name = me.toString();
+    }
+
+    /** @return the state last written, if any */
+    public synchronized Optional<NodeState> published() {
+        return Optional.ofNullable(published);
+    }
+
+    /**
+     * Publishes {@code state}, and {@code conn} when the node is healthy (else withdraws it).
+     *
+     * @param stateIntervalMs minimum interval between writes that only move positions
+     * @param lockFree the group's lock is free: positions are written at once
+     */
+    public synchronized void publish(NodeState state, Optional<ConnInfo> conn, long stateIntervalMs,
+            boolean lockFree) {
+        long now = System.nanoTime();
+        boolean changed = published == null || !sameExceptPositions(published, state);
+        boolean positionsDue = published != null && !samePositions(published, state)
+                && (now - publishedAt >= TimeUnit.MILLISECONDS.toNanos(stateIntervalMs) || lockFree);
+        boolean refresh = now - publishedAt >= REFRESH_NANOS;
+        if ((changed || positionsDue || refresh) && writeState(state)) {
+            published = state;
+            publishedAt = now;
+        }
+        if (conn.isPresent()) {
+            openConn(conn.get());
+        } else {
+            withdrawConn();
+        }
+    }
+
+    private static boolean samePositions(NodeState a, NodeState b) {
+        return a.receiveLsn().equals(b.receiveLsn()) && a.replayLsn().equals(b.replayLsn())
+                && a.writeLsn().equals(b.writeLsn()) && a.lagBytes() == b.lagBytes();
+    }
+
+    private static boolean sameExceptPositions(NodeState a, NodeState b) {
+        return a.role() == b.role() && a.phase() == b.phase() && a.upstream().equals(b.upstream())
+                && a.problems().equals(b.problems()) && a.timeline() == b.timeline()
+                && a.systemId().equals(b.systemId()) && a.tags().equals(b.tags()) && a.paused() == b.paused()
+                && a.plugins().equals(b.plugins()) && a.metadata().equals(b.metadata())
+                && a.policy().equals(b.policy());
+    }
+
+    private boolean writeState(NodeState ns) {
+        byte[] data = Znodes.encode(ns);
+        try {
+            if (stateNode == null) {
+                stateNode = new PersistentNode(client, CreateMode.EPHEMERAL, false, paths.state(me), data);
+                stateNode.start();
+                stateNode.waitForInitialCreate(5, TimeUnit.SECONDS);
+            } else {
+                stateNode.setData(data);
+            }
+            return true;
+        } catch (Exception e) {
+            LOG.warn("[{}] could not publish state: {}", name, e.toString());
+            return false;
+        }
+    }
+
+    private void openConn(ConnInfo c) {
+        byte[] data = Znodes.encode(c);
+        if (connNode != null && Arrays.equals(data, connData)) {
+            return;
+        }
+        withdrawConn(); // /conn never changes during its life: delete and recreate
+        connNode = new PersistentNode(client, CreateMode.EPHEMERAL, false, paths.conn(me), data);
+        connNode.start();
+        connData = data;
+        LOG.info("[{}] healthy: published {}", name, paths.conn(me));
+    }
+
+    /** Deletes {@code /conn}: clients stop being routed here. */
+    public synchronized void withdrawConn() {
+        if (connNode != null) {
+            try {
+                connNode.close();
+            } catch (IOException e) {
+                LOG.debug("closing conn node: {}", e.toString());
+            }
+            connNode = null;
+            connData = null;
+            LOG.info("[{}] not healthy: removed {}", name, paths.conn(me));
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        withdrawConn();
+        if (stateNode != null) {
+            try {
+                stateNode.close();
+            } catch (IOException e) {
+                LOG.debug("closing state node: {}", e.toString());
+            }
+            stateNode = null;
+        }
+    }
+}

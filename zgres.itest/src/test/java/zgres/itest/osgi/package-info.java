@@ -1,2 +1,0 @@
-/** Tests that run inside the OSGi framework, with the zgres runtime's bundles. */
-package zgres.itest.osgi;

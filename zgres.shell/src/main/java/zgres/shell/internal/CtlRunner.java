@@ -1,0 +1,74 @@
+package zgres.shell.internal;
+
+import java.io.ByteArrayInputStream;
+import java.io.PrintStream;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Converter;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * One-shot command mode for scripts ({@code ./zgres ctl ...}): when the framework property {@code zgres.ctl} holds a
+ * Gogo command line, run it once the zgres commands are registered, print its result on stdout (errors on stderr),
+ * and exit with 0 on success or 1 on failure (2 when the runtime never got to run it). The runtime's shutdown hook
+ * stops the framework cleanly.
+ */
+@Component
+public class CtlRunner {
+    public static final String PROPERTY = "zgres.ctl";
+    /** Set once the command runs (the start-up watchdog then leaves it alone). */
+    static final java.util.concurrent.atomic.AtomicBoolean STARTED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    @Activate
+    public CtlRunner(BundleContext context, @Reference CommandProcessor processor,
+            @Reference ZgresCommands commands) {
+        String command = context.getProperty(PROPERTY);
+        if (command == null || command.isBlank()) {
+            return;
+        }
+        watchdog(command, Integer.parseInt(System.getProperty("zgres.ctl.timeout", "30")));
+        Thread t = new Thread(() -> System.exit(run(processor, command)), "zgres-ctl");
+        t.setDaemon(false);
+        t.start();
+    }
+
+    static int run(CommandProcessor processor, String command) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        STARTED.set(true);
+        try (CommandSession session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, err)) {
+            Object result = session.execute(command);
+            if (result != null) {
+                out.println(session.format(result, Converter.INSPECT));
+            }
+            out.flush();
+            return 0;
+        } catch (Exception e) {
+            err.println("zgres: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            err.flush();
+            return 1;
+        }
+    }
+
+    /** Exits with 2 when the command has not started within {@code timeoutS} (an incomplete configuration). */
+    private static void watchdog(String command, int timeoutS) {
+        Thread watchdog = new Thread(() -> {
+            try {
+                Thread.sleep(timeoutS * 1000L);
+                if (!STARTED.get()) {
+                    System.err.println("zgres: the runtime did not run '" + command + "' within " + timeoutS
+                            + " s (is the configuration complete? see the log above)");
+                    System.exit(2);
+                }
+            } catch (InterruptedException e) {
+                // stopped first
+            }
+        }, "zgres-ctl-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
+    }
+}

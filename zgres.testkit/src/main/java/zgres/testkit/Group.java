@@ -1,0 +1,277 @@
+package zgres.testkit;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+
+import zgres.api.ClusterSnapshot;
+import zgres.api.GroupState;
+import zgres.api.NodeId;
+import zgres.zookeeper.ClusterReader;
+import zgres.zookeeper.ZkPaths;
+
+/**
+ * A database group for acceptance tests and benchmarks: a real ZooKeeper ensemble, and N nodes, each its own JVM
+ * running the exported runtime, each reaching every ZooKeeper server through a fault proxy of its own (to cut one
+ * node off ZooKeeper). An observer in this JVM records every change of the lock.
+ */
+public final class Group implements AutoCloseable {
+    public record LockChange(long atNanos, String holder) {}
+
+    private final String name;
+    private final Path base;
+    private final ZkEnsemble zk;
+    private final Path jar;
+    private final List<NodeProcess> nodes = new ArrayList<>();
+    private final Map<String, List<FaultProxy>> proxies = new LinkedHashMap<>();
+    private final CuratorFramework observer;
+    private final ClusterReader reader;
+    private final List<LockChange> lockChanges = new CopyOnWriteArrayList<>();
+    private final ZkPaths paths = new ZkPaths("/zgres");
+    private volatile String lastHolder = "";
+
+    public Group(String name, int size, Profile profile, int zkServers, Map<String, Object> extra) throws Exception {
+        this.name = name;
+        jar = Path.of(System.getProperty("zgres.jar", "bndrun/target/zgres.jar")).toAbsolutePath();
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException("the runtime " + jar + " is not built (mvn install)");
+        }
+        base = Files.createTempDirectory("zgres-accept-" + name + "-");
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+        zk = new ZkEnsemble(zkServers, 100);
+        observer = CuratorFrameworkFactory.builder().connectString(zk.connectString()).sessionTimeoutMs(10_000)
+                .connectionTimeoutMs(5000).retryPolicy(new ExponentialBackoffRetry(50, 5, 500)).build();
+        observer.start();
+        reader = new ClusterReader(observer, paths, "observer");
+        reader.addListener(this::onSnapshot);
+        reader.start();
+        reader.awaitInitialized(20, TimeUnit.SECONDS);
+        List<String> jvm = List.of("-Xms24m", "-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
+                "-Djava.util.logging.config.file=/dev/null");
+        for (int i = 1; i <= size; i++) {
+            String n = "n" + i;
+            List<FaultProxy> ps = new ArrayList<>();
+            for (var s : zk.servers()) {
+                ps.add(new FaultProxy("127.0.0.1", s.getPort()));
+            }
+            proxies.put(n, ps);
+            Map<String, Object> zkc = new LinkedHashMap<>();
+            zkc.put("connect", ps.stream().map(FaultProxy::address).collect(Collectors.joining(",")));
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("group", name);
+            d.put("host", "127.0.0.1");
+            d.put("port", freePort());
+            d.put("data_dir", base.resolve(n).toString());
+            d.put("superuser_password", Pg.PASSWORD);
+            d.put("replication_password", Pg.PASSWORD);
+            d.put("pg_parameters", new String[] {"shared_buffers = '16MB'", "max_connections = 40",
+                    "synchronous_commit = on", "wal_writer_delay = '10ms'"});
+            d.putAll(profile.deadmanSettings());
+            d.putAll(extra);
+            nodes.add(new NodeProcess(n, base, jar, zkc, d, jvm));
+        }
+    }
+
+    private void onSnapshot(ClusterSnapshot s) {
+        String holder = s.group(name).flatMap(GroupState::master).map(NodeId::toString).orElse("");
+        if (!holder.equals(lastHolder)) {
+            lastHolder = holder;
+            lockChanges.add(new LockChange(System.nanoTime(), holder));
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public ZkEnsemble zookeeper() {
+        return zk;
+    }
+
+    /** A client of this JVM to the ensemble (not through any node's proxy). */
+    public CuratorFramework observer() {
+        return observer;
+    }
+
+    public ZkPaths paths() {
+        return paths;
+    }
+
+    public List<NodeProcess> nodes() {
+        return nodes;
+    }
+
+    public NodeProcess node(String n) {
+        return nodes.stream().filter(x -> x.name().equals(n)).findFirst().orElseThrow();
+    }
+
+    /** Cuts (or heals) one node's connections to every ZooKeeper server. */
+    public void zookeeperLink(NodeProcess n, FaultProxy.Mode mode) {
+        proxies.get(n.name()).forEach(p -> p.mode(mode));
+    }
+
+    public List<LockChange> lockChanges() {
+        return lockChanges;
+    }
+
+    public GroupState state() {
+        return reader.rebuild().group(name).orElse(GroupState.empty(name));
+    }
+
+    public Optional<NodeProcess> master() {
+        return state().master().flatMap(id -> nodes.stream().filter(n -> n.port() == id.port()).findFirst());
+    }
+
+    public NodeId id(NodeProcess n) {
+        return new NodeId(name, n.host(), n.port());
+    }
+
+    /** Starts the first node, waits for it to be master, then starts the others and waits for all to be healthy. */
+    public void start() throws Exception {
+        nodes.get(0).start();
+        await("the first node to bootstrap", 120_000, g -> g.masterConn().isPresent());
+        for (int i = 1; i < nodes.size(); i++) {
+            nodes.get(i).start();
+        }
+        awaitHealthy(nodes.size(), 180_000);
+    }
+
+    public void awaitHealthy(int healthy, long timeoutMs) throws InterruptedException {
+        await(healthy + " healthy nodes and a master", timeoutMs, g -> g.masterConn().isPresent()
+                && g.conns().size() >= healthy && g.states().values().stream()
+                        .filter(s -> g.conns().containsKey(s.id()))
+                        .allMatch(s -> s.role() == zgres.api.Role.MASTER || "streaming".equals(s.pgState())));
+    }
+
+    public GroupState await(String what, long timeoutMs, Predicate<GroupState> condition)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        GroupState g = state();
+        while (!condition.test(g)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeoutMs + " ms waiting for " + what + "; group: "
+                        + g + "\n" + logTails());
+            }
+            Thread.sleep(50);
+            g = state();
+        }
+        return g;
+    }
+
+    /** Waits for a master other than {@code old}; returns it. */
+    public NodeProcess awaitNewMaster(NodeProcess old, long timeoutMs) throws InterruptedException {
+        GroupState g = await("a master other than " + old, timeoutMs, s -> s.masterConn().isPresent()
+                && s.master().get().port() != old.port());
+        int port = g.master().get().port();
+        return nodes.stream().filter(n -> n.port() == port).findFirst().orElseThrow();
+    }
+
+    /** What a {@code ./zgres ctl} command printed and its exit code. */
+    public record CtlResult(int exitCode, String out) {}
+
+    /**
+     * Runs one shell command the way {@code ./zgres ctl} does: the exported runtime as a one-shot process against
+     * this group's ensemble ({@code words} are the command and its arguments, e.g. {@code "switchover", "g"}).
+     */
+    public CtlResult ctl(String... words) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory(base, "ctl-");
+        Path cfg = dir.resolve("ctl.json");
+        Files.writeString(cfg, "{\":configurator:resource-version\": 1, \":configurator:symbolic-name\": \"zgres.ctl\","
+                + " \":configurator:version\": \"1.0.0\", \"zgres.zookeeper\": {\"connect\": \""
+                + zk.connectString() + "\", \"root\": \"/zgres\"}}");
+        StringBuilder line = new StringBuilder("zgres:" + words[0]);
+        for (int i = 1; i < words.length; i++) {
+            line.append(" '").append(words[i].replace("'", "\\'")).append('\'');
+        }
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.util.logging.config.file=/dev/null",
+                "-Dorg.osgi.framework.storage=" + dir.resolve("felix-cache"), "-Dconfigurator.initial=file:" + cfg,
+                "-Dgosh.args=--nointeractive", "-Dzgres.ctl=" + line, "-Dorg.slf4j.simpleLogger.logFile=System.err",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.slf4j.simpleLogger.log.org.apache.zookeeper=off",
+                "-Dorg.slf4j.simpleLogger.log.org.apache.curator=off", "-jar", jar.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("ctl " + line + " did not finish");
+        }
+        System.out.println("$ ./zgres ctl " + String.join(" ", words) + "  (exit " + p.exitValue() + ")\n" + out);
+        return new CtlResult(p.exitValue(), out);
+    }
+
+    public String logTails() {
+        StringBuilder sb = new StringBuilder();
+        for (NodeProcess n : nodes) {
+            try {
+                List<String> lines = Files.readAllLines(n.log());
+                sb.append("--- ").append(n.name()).append(" log tail\n");
+                lines.subList(Math.max(0, lines.size() - 25), lines.size()).forEach(l -> sb.append(l).append('\n'));
+            } catch (IOException e) {
+                sb.append("--- ").append(n.name()).append(": no log\n");
+            }
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (NodeProcess n : nodes) {
+            try {
+                n.close();
+            } catch (RuntimeException e) {
+                e.printStackTrace();
+            }
+        }
+        reader.close();
+        observer.close();
+        proxies.values().forEach(ps -> ps.forEach(FaultProxy::close));
+        zk.close();
+        String logs = System.getProperty("zgres.logs");
+        if (logs != null) {
+            Path dst = Path.of(logs, name + "-" + base.getFileName());
+            Files.createDirectories(dst);
+            for (NodeProcess n : nodes) {
+                if (Files.exists(n.log())) {
+                    Files.copy(n.log(), dst.resolve(n.name() + ".log"));
+                }
+                Path pglog = n.dataDir().resolveSibling(n.dataDir().getFileName() + ".log");
+                if (Files.exists(pglog)) {
+                    Files.copy(pglog, dst.resolve(n.name() + "-postgresql.log"));
+                }
+            }
+        }
+        if (!Boolean.getBoolean("zgres.keep")) {
+            try (Stream<Path> s = Files.walk(base)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            } catch (IOException e) {
+                // best effort
+            }
+        }
+    }
+}

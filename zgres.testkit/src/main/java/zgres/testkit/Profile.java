@@ -1,0 +1,34 @@
+package zgres.testkit;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Timing settings of a node. {@link #DEFAULT} is what a deadman uses when nothing is configured; {@link #FAST} is
+ * the documented aggressive profile.
+ */
+public record Profile(String name, int sessionTimeoutMs, int loopWaitMs, int stateIntervalMs, int electionDelayMs,
+        int electionTimeoutMs) {
+    public static final Profile DEFAULT = new Profile("default", 6000, 1000, 2000, 300, 3000);
+    public static final Profile FAST = new Profile("fast", 1500, 200, 250, 50, 1000);
+    /** The acceptance tests' timings: a 3 s session keeps the suite short; the benchmarks measure the real profiles. */
+    public static final Profile ACCEPTANCE = new Profile("test", 3000, 300, 300, 200, 1500);
+
+    public static Profile named(String n) {
+        return switch (n) {
+            case "default" -> DEFAULT;
+            case "fast" -> FAST;
+            default -> throw new IllegalArgumentException("unknown profile '" + n + "' (default, fast)");
+        };
+    }
+
+    public Map<String, Object> deadmanSettings() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("session_timeout_ms", sessionTimeoutMs);
+        m.put("loop_wait_ms", loopWaitMs);
+        m.put("state_interval_ms", stateIntervalMs);
+        m.put("election_delay_ms", electionDelayMs);
+        m.put("election_timeout_ms", electionTimeoutMs);
+        return m;
+    }
+}
