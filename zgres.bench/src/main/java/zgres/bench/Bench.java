@@ -179,9 +179,9 @@ public final class Bench {
      * new master (real failovers: the master node is killed).
      */
     /**
-     * {@code warmup} first episodes are printed ({@code "warmup": true}) but not counted: the bench JVM's own sync
-     * engine and plugins meet their first master change there (class loading, first reload), which a long-running
-     * sync daemon does once in its life.
+     * {@code warmup} first episodes are printed ({@code "warmup": true}) but not counted: the sync daemon (its own
+     * process, as users run it) and its plugins meet their first master change there (class loading, first reload),
+     * which a long-running sync daemon does once in its life.
      */
     static int routing(int runs, int warmup, Profile profile) throws Exception {
         List<Double> pgb = new ArrayList<>();
@@ -283,7 +283,7 @@ public final class Bench {
                 // switchover's cost)
                 java.time.Instant now = java.time.Instant.now();
                 g.observer().create().creatingParentsIfNeeded().forPath(g.paths().switchover(g.name()),
-                        zgres.zookeeper.ZnodeCodec.writeSwitchover(new zgres.api.Switchover(
+                        zgres.zookeeper.Znodes.encode(new zgres.api.Switchover(
                                 zgres.api.Switchover.SWITCHOVER, "", now, now, false, zgres.api.Switchover.REQUESTED,
                                 "", zgres.api.Lsn.ZERO)));
             }

@@ -88,9 +88,6 @@ final class ConfigBench implements AutoCloseable {
         d.put("pg_parameters", List.of("shared_buffers = '16MB'", "max_connections = 20"));
         d.putAll(Profile.DEFAULT.deadmanSettings());
         Map<String, Object> cfg = new LinkedHashMap<>();
-        cfg.put(":configurator:resource-version", 1);
-        cfg.put(":configurator:symbolic-name", "zgres.bench.config");
-        cfg.put(":configurator:version", "1.0.0");
         cfg.put("zgres.zookeeper", Map.of("connect", zk.connectString()));
         cfg.put("zgres.deadman~n1", d);
         cfg.put("zgres.sync", Map.of("debounce_ms", 20));
@@ -100,7 +97,7 @@ final class ConfigBench implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xms24m", "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Djava.util.logging.config.file=/dev/null", "-Dorg.osgi.framework.storage=" + dir.resolve("felix"),
-                "-Dconfigurator.initial=file:" + config, "-Dorg.slf4j.simpleLogger.logFile=System.out", "-jar",
+                "-Dzgres.config.file=" + config, "-Dorg.slf4j.simpleLogger.logFile=System.out", "-jar",
                 jar.toString()));
         // the console reads the pipe: what an operator types, this bench writes
         runtime = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -49,7 +49,7 @@ public final class Group implements AutoCloseable {
 
     public Group(String name, int size, Profile profile, int zkServers, Map<String, Object> extra) throws Exception {
         this.name = name;
-        jar = Path.of(System.getProperty("zgres.jar", "bndrun/target/zgres.jar")).toAbsolutePath();
+        jar = RuntimeProcess.jar();
         if (!Files.exists(jar)) {
             throw new IllegalStateException("the runtime " + jar + " is not built (mvn install)");
         }
@@ -97,7 +97,7 @@ public final class Group implements AutoCloseable {
         }
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
@@ -138,7 +138,7 @@ public final class Group implements AutoCloseable {
     }
 
     public GroupState state() {
-        return reader.rebuild().group(name).orElse(GroupState.empty(name));
+        return reader.snapshot().group(name).orElse(GroupState.empty(name));
     }
 
     public Optional<NodeProcess> master() {
@@ -163,7 +163,7 @@ public final class Group implements AutoCloseable {
         await(healthy + " healthy nodes and a master", timeoutMs, g -> g.masterConn().isPresent()
                 && g.conns().size() >= healthy && g.states().values().stream()
                         .filter(s -> g.conns().containsKey(s.id()))
-                        .allMatch(s -> s.role() == zgres.api.Role.MASTER || "streaming".equals(s.pgState())));
+                        .allMatch(s -> s.role() == zgres.api.Role.MASTER || s.phase() == zgres.api.NodePhase.STREAMING));
     }
 
     public GroupState await(String what, long timeoutMs, Predicate<GroupState> condition)
@@ -199,16 +199,15 @@ public final class Group implements AutoCloseable {
     public CtlResult ctl(String... words) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory(base, "ctl-");
         Path cfg = dir.resolve("ctl.json");
-        Files.writeString(cfg, "{\":configurator:resource-version\": 1, \":configurator:symbolic-name\": \"zgres.ctl\","
-                + " \":configurator:version\": \"1.0.0\", \"zgres.zookeeper\": {\"connect\": \""
-                + zk.connectString() + "\", \"root\": \"/zgres\"}}");
+        Files.writeString(cfg, "{\"zgres.zookeeper\": {\"connect\": \"" + zk.connectString() + "\", \"root\": \"/zgres\"},"
+                + " \"zgres.config\": {\"enabled\": false}}");
         StringBuilder line = new StringBuilder("zgres:" + words[0]);
         for (int i = 1; i < words.length; i++) {
             line.append(" '").append(words[i].replace("'", "\\'")).append('\'');
         }
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.util.logging.config.file=/dev/null",
-                "-Dorg.osgi.framework.storage=" + dir.resolve("felix-cache"), "-Dconfigurator.initial=file:" + cfg,
+                "-Dorg.osgi.framework.storage=" + dir.resolve("felix-cache"), "-Dzgres.config.file=" + cfg,
                 "-Dgosh.args=--nointeractive", "-Dzgres.ctl=" + line, "-Dorg.slf4j.simpleLogger.logFile=System.err",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.slf4j.simpleLogger.log.org.apache.zookeeper=off",
                 "-Dorg.slf4j.simpleLogger.log.org.apache.curator=off", "-jar", jar.toString());

@@ -6,7 +6,18 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 
-/** Builds snapshots by hand: for plugin tests and for tools that feed plugins without ZooKeeper. */
+import zgres.api.ClusterSnapshot;
+import zgres.api.ConnInfo;
+import zgres.api.GroupState;
+import zgres.api.Lsn;
+import zgres.api.NodeId;
+import zgres.api.NodePhase;
+import zgres.api.NodeState;
+import zgres.api.Role;
+import zgres.api.SyncState;
+import zgres.api.Tags;
+
+/** A test fixture: snapshots built by hand, for plugin tests that feed plugins without ZooKeeper. */
 public final class Snapshots {
     private Snapshots() {}
 
@@ -23,8 +34,8 @@ public final class Snapshots {
         for (Map.Entry<NodeId, String> e : healthy.entrySet()) {
             NodeId id = e.getKey();
             boolean isMaster = id.equals(master);
-            states.put(id, new NodeState(id, isMaster ? Role.MASTER : Role.REPLICA, isMaster ? "running"
-                    : "streaming", "", List.of(), 1, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, 0, dbId,
+            states.put(id, new NodeState(id, isMaster ? Role.MASTER : Role.REPLICA, isMaster ? NodePhase.RUNNING
+                    : NodePhase.STREAMING, "", List.of(), 1, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, 0, dbId,
                     new Tags(false, 0, e.getValue()), false, Map.of(), Map.of(), Instant.EPOCH));
             conns.put(id, new ConnInfo(id.host(), id.port(), "postgres", e.getValue()));
         }

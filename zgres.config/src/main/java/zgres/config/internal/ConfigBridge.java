@@ -238,9 +238,10 @@ public class ConfigBridge {
         }
     }
 
+    /** Bad input from a file or a znode is an expected fault: one WARN line per occurrence, nothing changes. */
     private void report(String key, String message) {
         if (reported.add(key)) {
-            LOG.error(message);
+            LOG.warn(message);
         }
     }
 }

@@ -231,9 +231,10 @@ final class ConfigWriter {
                 pid.substring(t + 1), "?");
     }
 
+    /** Bad input from a file or a znode is an expected fault: one WARN line per occurrence, nothing changes. */
     private void report(String key, String message) {
         if (reported.add(key)) {
-            LOG.error(message);
+            LOG.warn(message);
         }
     }
 }

@@ -13,6 +13,11 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import jakarta.json.Json;
+import jakarta.json.JsonException;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonReader;
+
 import org.apache.felix.cm.json.io.ConfigurationReader;
 import org.apache.felix.cm.json.io.ConfigurationResource;
 import org.apache.felix.cm.json.io.Configurations;
@@ -76,8 +81,27 @@ public class LocalConfigFile {
     static Map<String, Map<String, Object>> read(Path path, java.util.function.Function<String, String> properties)
             throws IOException {
         String text = substitute(Files.readString(path, StandardCharsets.UTF_8), properties, path);
+        JsonObject json;
+        try (JsonReader r = Json.createReader(Configurations.jsonCommentAwareReader(new StringReader(text)))) {
+            json = r.readObject();
+        } catch (JsonException | IllegalStateException e) {
+            throw new IllegalArgumentException("not a JSON object: " + e.getMessage());
+        }
+        // the Configurator's header is optional in a local file
+        String h = ConfigurationResource.CONFIGURATOR_PROPERTY_PREFIX;
+        jakarta.json.JsonObjectBuilder b = Json.createObjectBuilder(json);
+        if (!json.containsKey(h + "resource-version")) {
+            b.add(h + "resource-version", 1);
+        }
+        if (!json.containsKey(h + "symbolic-name")) {
+            b.add(h + "symbolic-name", "zgres.local");
+        }
+        if (!json.containsKey(h + "version")) {
+            b.add(h + "version", "1.0.0");
+        }
+        json = b.build();
         ConfigurationReader reader = Configurations.buildReader().verifyAsBundleResource(false)
-                .withIdentifier(path.toString()).build(Configurations.jsonCommentAwareReader(new StringReader(text)));
+                .withIdentifier(path.toString()).build(json);
         ConfigurationResource resource = reader.readConfigurationResource();
         if (!reader.getIgnoredErrors().isEmpty()) {
             throw new IllegalArgumentException(String.join("; ", reader.getIgnoredErrors()));

@@ -449,7 +449,8 @@ public final class Decider {
     }
 
     private static String excluded(Ranking r) {
-        return r.excluded().stream().map(Refusal::toString).collect(Collectors.joining("; "));
+        return r.excluded().isEmpty() ? "it has no replica" : r.excluded().stream().map(Refusal::toString)
+                .collect(Collectors.joining("; "));
     }
 
     /**

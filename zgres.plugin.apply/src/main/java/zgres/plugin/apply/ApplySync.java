@@ -1,14 +1,12 @@
 package zgres.plugin.apply;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +21,7 @@ import zgres.api.ConnInfo;
 import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.sync.SyncPlugin;
+import zgres.process.Exec;
 
 /**
  * The seed's "apply": writes the healthy and master information (the {@code /conn} and {@code /lock} znodes, not the
@@ -107,23 +106,19 @@ public class ApplySync implements SyncPlugin {
         LOG.info("[{}] applied {} ({} executable(s))", settings.name(), f, settings.executables().size());
     }
 
-    private void run(String exe, Path file) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(exe, file.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        byte[] out;
-        if (!p.waitFor(settings.timeoutMs(), TimeUnit.MILLISECONDS)) {
-            p.destroyForcibly();
+    /** Runs one executable with the file's path; its output is read while it runs (any size) and logged. */
+    private void run(String exe, Path file) throws IOException {
+        Exec.Result r = Exec.run(List.of(exe, file.toString()), Map.of(), Duration.ofMillis(settings.timeoutMs()));
+        String text = r.output().strip();
+        if (r.timedOut()) {
             throw new IOException(exe + " did not finish within " + settings.timeoutMs() + " ms");
         }
-        out = p.getInputStream().readAllBytes();
-        String text = new String(out, StandardCharsets.UTF_8).strip();
-        if (p.exitValue() != 0) {
-            throw new IOException(exe + " " + file + " exited with " + p.exitValue()
-                    + (text.isEmpty() ? "" : ": " + (text.length() > 2000 ? text.substring(0, 2000) : text)));
+        if (!r.ok()) {
+            throw new IOException(exe + " " + file + " exited with " + r.exitCode()
+                    + (text.isEmpty() ? "" : ": " + (text.length() > 2000 ? text.substring(text.length() - 2000) : text)));
         }
         if (!text.isEmpty()) {
-            LOG.info("[{}] {}: {}", settings.name(), exe, text.length() > 500 ? text.substring(0, 500) : text);
+            LOG.info("[{}] {}: {}", settings.name(), exe, text.length() > 500 ? text.substring(text.length() - 500) : text);
         }
     }
 }

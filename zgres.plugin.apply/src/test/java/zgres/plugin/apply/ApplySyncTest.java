@@ -63,4 +63,17 @@ class ApplySyncTest {
         assertThatThrownBy(() -> sync.apply(Snapshots.of(1, "db", "7", A, Map.of(A, ""))))
                 .as("not marked applied: the retry runs it again").hasMessageContaining("exited with 3");
     }
+
+    @Test
+    void anExecutableWritingMoreThanAPipeHoldsIsNotStuckUntilItsTimeout() throws Exception {
+        // ~200 kB on stdout: read only after the exit, the pipe (64 kB) fills and the executable blocks
+        Path chatty = script("i=0; while [ $i -lt 4000 ]; do echo line $i of a chatty hook xxxxxxxxxxxxxxxxxxxxxxxxx; "
+                + "i=$((i+1)); done");
+        ApplySync sync = new ApplySync(new ApplySync.Settings("t", dir.resolve("c.json"), List.of(chatty.toString()),
+                20_000));
+        long t0 = System.nanoTime();
+        sync.apply(Snapshots.of(1, "db", "7", A, Map.of(A, "")));
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0)).as("finished, not timed out")
+                .isLessThan(java.time.Duration.ofSeconds(15));
+    }
 }

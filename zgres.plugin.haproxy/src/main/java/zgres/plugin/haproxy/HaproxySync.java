@@ -19,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +29,7 @@ import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
 import zgres.api.sync.SyncPlugin;
+import zgres.process.Daemon;
 
 /**
  * Keeps an HAProxy routing every configured group: {@code {group}-rw} (the master only) and {@code {group}-ro}
@@ -61,7 +61,7 @@ public class HaproxySync implements SyncPlugin, AutoCloseable {
     private final Map<String, Slot> current = new HashMap<>();
     private int slots;
     private String written = "";
-    private Process process;
+    private final Daemon haproxy;
     private int reloads;
     private int commandsSent;
 
@@ -70,6 +70,8 @@ public class HaproxySync implements SyncPlugin, AutoCloseable {
         this.config = settings.workDir().resolve("haproxy.cfg");
         this.socket = settings.workDir().resolve("haproxy.sock");
         this.slots = Math.max(1, settings.slots());
+        this.haproxy = new Daemon("haproxy " + settings.name(), List.of(), settings.workDir().resolve("haproxy.log"),
+                false);
     }
 
     public Path socket() {
@@ -107,7 +109,7 @@ public class HaproxySync implements SyncPlugin, AutoCloseable {
             slots = needed;
         }
         String cfg = render();
-        if (!cfg.equals(written) || (settings.manage() && (process == null || !process.isAlive()))) {
+        if (!cfg.equals(written) || (settings.manage() && !haproxy.alive())) {
             writeAtomically(config, cfg);
             reload();
             written = cfg;
@@ -192,24 +194,25 @@ public class HaproxySync implements SyncPlugin, AutoCloseable {
             LOG.warn("[{}] wrote {}: reload HAProxy to apply it (manage is false)", settings.name(), config);
             return;
         }
-        List<String> cmd = new ArrayList<>(List.of(settings.haproxyBin(), "-db", "-f", config.toString()));
-        Process old = process;
-        if (old != null && old.isAlive()) {
-            cmd.addAll(List.of("-sf", Long.toString(old.pid())));
-        }
+        boolean first = !haproxy.started();
+        Files.createDirectories(settings.workDir());
         Files.deleteIfExists(socket);
-        process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(settings.workDir().resolve("haproxy.log").toFile()))
-                .start();
+        Process p = haproxy.replace(old -> {
+            List<String> cmd = new ArrayList<>(List.of(settings.haproxyBin(), "-db", "-f", config.toString()));
+            if (old > 0) {
+                cmd.addAll(List.of("-sf", Long.toString(old)));
+            }
+            return cmd;
+        });
         for (int i = 0; i < 100 && !Files.exists(socket); i++) {
-            if (!process.isAlive()) {
-                throw new IOException("haproxy exited with " + process.exitValue() + " (see "
+            if (!p.isAlive()) {
+                throw new IOException("haproxy exited with " + p.exitValue() + " (see "
                         + settings.workDir().resolve("haproxy.log") + ")");
             }
             Thread.sleep(20);
         }
         reloads++;
-        LOG.info("[{}] HAProxy {} (pid {})", settings.name(), old == null ? "started" : "reloaded", process.pid());
+        LOG.info("[{}] HAProxy {} (pid {})", settings.name(), first ? "started" : "reloaded", p.pid());
     }
 
     /** Brings every slot to its desired address, state and weight, cutting sessions of a slot that moves. */
@@ -279,15 +282,6 @@ public class HaproxySync implements SyncPlugin, AutoCloseable {
 
     @Override
     public synchronized void close() {
-        if (process != null) {
-            process.destroy();
-            try {
-                if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        haproxy.close();
     }
 }

@@ -6,12 +6,16 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 
+import zgres.process.Daemon;
+import zgres.process.Exec;
+import zgres.process.Signals;
+
 /**
  * A pgbouncer run by zgres: writes its pgbouncer.ini (which includes the databases file zgres owns) and its
  * auth_file into a work directory, runs it in the foreground as an OS user, restarts it when it exits.
  */
 public final class ManagedPgbouncer implements AutoCloseable {
-    private final ManagedProcess process;
+    private final Daemon process;
     private final Path workDir;
 
     /**
@@ -37,8 +41,7 @@ public final class ManagedPgbouncer implements AutoCloseable {
                     .append("\"\n");
         }
         Path userlist = workDir.resolve("userlist.txt");
-        PgbouncerSync.writeAtomically(userlist, users.toString());
-        Files.setPosixFilePermissions(userlist, PosixFilePermissions.fromString("rw-------"));
+        PgbouncerSync.writeAtomically(userlist, users.toString(), "rw-------");
         own(userlist, runAs);
         Path ini = workDir.resolve("pgbouncer.ini");
         PgbouncerSync.writeAtomically(ini, String.join("\n", List.of(
@@ -61,8 +64,8 @@ public final class ManagedPgbouncer implements AutoCloseable {
                 "pidfile = " + workDir.resolve("pgbouncer.pid"),
                 "%include " + databasesFile.toAbsolutePath(),
                 "")));
-        process = new ManagedProcess("pgbouncer " + name, runAs, List.of(binary, ini.toString()),
-                workDir.resolve("pgbouncer.out").toFile());
+        process = new Daemon("pgbouncer " + name, Exec.asUser(runAs, List.of(binary, ini.toString())),
+                workDir.resolve("pgbouncer.out"), true);
     }
 
     /** Hands a file to the OS user pgbouncer runs as (when this JVM is root). */
@@ -83,12 +86,12 @@ public final class ManagedPgbouncer implements AutoCloseable {
     }
 
     /** Starts pgbouncer on the first call, reloads it (SIGHUP) on the next ones. */
-    public void reload() throws IOException, InterruptedException {
+    public void reload() throws IOException {
         if (!process.started()) {
             start();
             return;
         }
-        PgbouncerSync.sighup(workDir.resolve("pgbouncer.pid"));
+        Signals.reload(workDir.resolve("pgbouncer.pid"));
     }
 
     /** Starts pgbouncer (once) and waits briefly for it to listen. */

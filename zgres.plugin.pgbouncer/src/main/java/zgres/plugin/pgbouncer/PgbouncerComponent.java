@@ -18,6 +18,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import zgres.api.ClusterSnapshot;
 import zgres.api.GroupName;
 import zgres.api.sync.SyncPlugin;
+import zgres.process.Signals;
 
 /**
  * The pgbouncer sync plugin: one instance per pgbouncer ({@code zgres.plugin.pgbouncer~name}). With {@code manage}
@@ -123,7 +124,7 @@ public class PgbouncerComponent implements SyncPlugin {
                     + "pgbouncer with SIGHUP)");
         }
         Path pid = Path.of(c.pid__file());
-        return new PgbouncerSync(settings, () -> PgbouncerSync.sighup(pid));
+        return new PgbouncerSync(settings, () -> Signals.reload(pid));
     }
 
     /** @return true when the managed pgbouncer process must be restarted for {@code c} */

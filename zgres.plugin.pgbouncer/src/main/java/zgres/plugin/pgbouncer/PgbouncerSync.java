@@ -127,26 +127,22 @@ public class PgbouncerSync implements SyncPlugin {
         return g.replicaConns().entrySet().stream().sorted(order).map(Map.Entry::getValue).findFirst();
     }
 
+    /** Writes {@code file} atomically (a new file renamed over it), readable by everyone. */
     static void writeAtomically(Path file, String content) throws IOException {
+        writeAtomically(file, content, "rw-r--r--");
+    }
+
+    /** Writes {@code file} atomically with the given mode from its creation (never readable by others before). */
+    static void writeAtomically(Path file, String content, String mode) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(mode)));
         try {
             Files.writeString(tmp, content);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
-        }
-    }
-
-    /** Sends SIGHUP to the pgbouncer whose pid file is given (its RELOAD). */
-    public static void sighup(Path pidFile) throws IOException, InterruptedException {
-        String pid = Files.readString(pidFile).trim();
-        Process k = new ProcessBuilder("kill", "-HUP", pid).redirectErrorStream(true).start();
-        if (!k.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) || k.exitValue() != 0) {
-            throw new IOException("could not reload pgbouncer (kill -HUP " + pid + " from " + pidFile + "): "
-                    + new String(k.getInputStream().readAllBytes()).strip());
         }
     }
 }

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +21,7 @@ import zgres.api.ClusterSnapshot;
 import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.sync.SyncPlugin;
+import zgres.process.Signals;
 
 /**
  * Keeps the replication entries of a node's {@code pg_hba.conf} in step with its group's members: one
@@ -116,26 +116,13 @@ public class PgHbaSync implements SyncPlugin {
         reload();
     }
 
-    private void reload() throws IOException, InterruptedException {
-        Optional<Long> pid = postmaster();
+    private void reload() throws IOException {
+        Optional<Long> pid = Signals.pidOf(settings.dataDir().resolve("postmaster.pid"));
         if (pid.isEmpty()) {
             LOG.info("[{}] PostgreSQL is not running: the new pg_hba.conf applies when it starts", settings.name());
             return;
         }
-        Process p = new ProcessBuilder("kill", "-HUP", Long.toString(pid.get())).redirectErrorStream(true).start();
-        if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException("could not reload PostgreSQL (kill -HUP " + pid.get() + "): "
-                    + new String(p.getInputStream().readAllBytes()).strip());
-        }
+        Signals.send(pid.get(), "HUP");
         LOG.info("[{}] reloaded PostgreSQL (pid {})", settings.name(), pid.get());
-    }
-
-    private Optional<Long> postmaster() {
-        try {
-            long pid = Long.parseLong(Files.readAllLines(settings.dataDir().resolve("postmaster.pid")).get(0).trim());
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(ProcessHandle::pid);
-        } catch (IOException | RuntimeException e) {
-            return Optional.empty();
-        }
     }
 }

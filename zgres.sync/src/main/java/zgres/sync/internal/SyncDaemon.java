@@ -1,11 +1,10 @@
 package zgres.sync.internal;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
+import java.util.function.Consumer;
 
-import org.apache.felix.service.command.Descriptor;
-import org.apache.felix.service.command.annotations.GogoCommand;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -22,20 +21,21 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import zgres.api.ClusterSnapshot;
 import zgres.api.sync.SyncPlugin;
-import zgres.sync.SyncEngine;
-import zgres.zookeeper.ClusterReader;
+import zgres.api.sync.SyncStatus;
+import zgres.zookeeper.ClusterCache;
 import zgres.zookeeper.Coordination;
 
 /**
- * The sync daemon: one cache over the zgres tree, an immutable snapshot per change, delivered to every
- * {@link SyncPlugin} service (a dynamic whiteboard: plugin bundles come and go while it runs).
+ * The sync daemon: the runtime's shared cluster cache, an immutable snapshot per change, delivered to every
+ * {@link SyncPlugin} service (a dynamic whiteboard: plugin bundles come and go while it runs). Its account of the
+ * plugins is the {@link SyncStatus} service ({@code zgres:sync}).
  */
-@Component(service = SyncDaemon.class, immediate = true, configurationPid = SyncDaemon.PID,
+@Component(service = SyncStatus.class, immediate = true, configurationPid = SyncDaemon.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = SyncDaemon.Config.class)
-@GogoCommand(scope = "zgres", function = {"sync"})
-public class SyncDaemon {
+public class SyncDaemon implements SyncStatus {
     public static final String PID = "zgres.sync";
     private static final Logger LOG = LoggerFactory.getLogger(SyncDaemon.class);
 
@@ -53,24 +53,27 @@ public class SyncDaemon {
     }
 
     private final SyncEngine engine;
-    private final ClusterReader reader;
+    private final ClusterCache cache;
+    private final Consumer<ClusterSnapshot> listener;
+    private final Map<SyncPlugin, String> pendingPlugins = new LinkedHashMap<>();
+    private boolean started;
 
     @Activate
-    public SyncDaemon(Config config, @Reference Coordination zk) {
+    public SyncDaemon(Config config, @Reference Coordination zk, @Reference ClusterCache cache) {
+        this.cache = cache;
         engine = new SyncEngine(config.debounce__ms(), config.resync__interval__s() * 1000L, config.max__backoff__ms());
-        reader = new ClusterReader(zk.client(), zk.paths(), "sync");
-        reader.addListener(engine::offer);
-        reader.start();
+        listener = engine::offer;
+        cache.addListener(listener);
+        if (cache.initialized()) {
+            engine.offer(cache.snapshot());
+        }
         synchronized (this) {
-            pendingPlugins.forEach((p, n) -> engine.add(p, n));
+            pendingPlugins.forEach(engine::add);
             pendingPlugins.clear();
             started = true;
         }
         LOG.info("sync daemon watching {}{}", zk.connectString(), zk.paths().root());
     }
-
-    private final Map<SyncPlugin, String> pendingPlugins = new java.util.LinkedHashMap<>();
-    private boolean started;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -105,22 +108,17 @@ public class SyncDaemon {
 
     @Deactivate
     void deactivate() {
-        reader.close();
+        cache.removeListener(listener);
         engine.close();
     }
 
-    public List<SyncEngine.PluginStatus> status() {
-        return engine.status();
+    @Override
+    public List<SyncStatus.Plugin> plugins() {
+        return engine.status().stream().map(SyncEngine.PluginStatus::toApi).toList();
     }
 
-    @Descriptor("Show the sync plugins of this runtime and the last snapshot each applied")
-    public CharSequence sync() {
-        List<SyncEngine.PluginStatus> s = engine.status();
-        if (s.isEmpty()) {
-            return "no sync plugins";
-        }
-        return s.stream().map(p -> String.format("%-32s snapshot #%d at %s, %d applied, %d failures%s", p.name(),
-                p.appliedSequence(), p.appliedAt(), p.applied(), p.failures(),
-                p.lastError().isEmpty() ? "" : " (last: " + p.lastError() + ")")).collect(Collectors.joining("\n"));
+    @Override
+    public void resync() {
+        engine.resync();
     }
 }

@@ -104,7 +104,7 @@ class FailoverAcceptanceTest {
 
     void awaitRejoinedAsReplica(NodeProcess n, NodeProcess master) throws InterruptedException {
         g.await(n + " streaming from " + master, 120_000, s -> s.state(g.id(n)).map(st ->
-                "streaming".equals(st.pgState()) && st.upstream().equals(master.host() + ":" + master.port()))
+                st.phase() == zgres.api.NodePhase.STREAMING && st.upstream().equals(master.host() + ":" + master.port()))
                 .orElse(false) && s.conns().containsKey(g.id(n)));
     }
 

@@ -10,10 +10,13 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.zookeeper.CreateMode;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,38 +29,59 @@ import org.junit.jupiter.api.TestMethodOrder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import zgres.api.ClusterSnapshot;
+import zgres.api.ConnInfo;
 import zgres.api.GroupState;
+import zgres.api.Lsn;
 import zgres.api.NodeId;
-import zgres.testkit.Snapshots;
+import zgres.api.NodePhase;
+import zgres.api.NodeState;
+import zgres.api.Role;
+import zgres.api.Tags;
 import zgres.testkit.Group;
 import zgres.testkit.NodeProcess;
 import zgres.testkit.Pg;
 import zgres.testkit.Profile;
 import zgres.testkit.Routing;
-import zgres.plugin.apply.ApplySync;
-import zgres.plugin.pghba.PgHbaSync;
+import zgres.zookeeper.Znodes;
 
 /**
- * The sync daemon's engine and plugins in front of a real group (each node its own JVM): a real pgbouncer and a real
- * HAProxy route new connections to the master and the replicas, follow a failover, close sessions that were open on
- * an old master, and do nothing when given the same snapshot twice; a plugin that throws stops nobody.
+ * A sync daemon in front of a real group, as users run it (its own process: the sync daemon and its plugins in the
+ * exported runtime): a real pgbouncer and a real HAProxy route new connections to the master and the replicas,
+ * follow a failover, close sessions that were open on an old master, and do nothing when given the same snapshot
+ * twice; a plugin that fails stops nobody; the apply and pg_hba plugins do their work.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RoutingAcceptanceTest {
     static final Profile TEST = new Profile("test", 3000, 300, 300, 100, 1500);
+    /** a second group in ZooKeeper whose znodes the test writes itself, pointing at the real servers */
+    static final String FAKE = "routefake";
     Group g;
     Routing r;
+    Path hookDir;
+    int fakeRw;
+    int fakeRo;
 
     @BeforeAll
     void start() throws Exception {
         g = new Group("route", 3, TEST, 1, Map.of());
         g.start();
-        r = new Routing(g);
-        r.engine.add(s -> {
-            throw new IllegalStateException("this plugin is broken on purpose");
-        }, "broken");
+        hookDir = Files.createTempDirectory("zgres-apply-");
+        Files.setPosixFilePermissions(hookDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path hook = hookDir.resolve("hook.sh");
+        Files.writeString(hook, "#!/bin/sh\ncp \"$1\" " + hookDir.resolve("calls") + "\n");
+        Files.setPosixFilePermissions(hook, PosixFilePermissions.fromString("rwxr-xr-x"));
+        NodeProcess n1 = g.nodes().get(0);
+        Map<String, Map<String, Object>> plugins = new LinkedHashMap<>();
+        plugins.put("zgres.plugin.apply~broken", Map.of("path", hookDir.resolve("broken.json").toString(),
+                "executables", List.of("/bin/false")));
+        plugins.put("zgres.plugin.apply~hook", Map.of("path", hookDir.resolve("databases.json").toString(),
+                "executables", List.of(hook.toString())));
+        plugins.put("zgres.plugin.pghba~n1", Map.of("group", "route", "data_dir", n1.dataDir().toString(),
+                "user", "replicator", "method", "scram-sha-256"));
+        fakeRw = Group.freePort();
+        fakeRo = Group.freePort();
+        r = new Routing(g, Map.of(FAKE, new int[] {fakeRw, fakeRo}), plugins);
     }
 
     @AfterAll
@@ -94,10 +118,11 @@ class RoutingAcceptanceTest {
         }
         String ro = Files.readString(r.work.resolve("pgbouncer/databases.ini"));
         assertThat(ro).contains("route = host=127.0.0.1 port=" + m.port()).contains("route-ro = host=127.0.0.1");
-        await("the other plugins applied while the broken one fails and is retried", Duration.ofSeconds(10), () -> {
-            var broken = r.engine.status().stream().filter(p -> p.name().equals("broken")).findFirst().orElseThrow();
-            assertThat(broken.failures()).as("the broken plugin failed and is retried").isGreaterThan(1);
-            assertThat(r.engine.status().stream().filter(p -> !p.name().equals("broken")))
+        await("the other plugins applied while the broken one fails and is retried", Duration.ofSeconds(20), () -> {
+            Map<String, Routing.PluginStatus> st = r.status();
+            assertThat(st.get("apply~broken").failures()).as("the broken plugin failed and is retried")
+                    .isGreaterThan(1);
+            assertThat(st.values().stream().filter(p -> !p.name().equals("apply~broken")))
                     .allSatisfy(p -> assertThat(p.applied()).as(p.name()).isPositive());
         });
     }
@@ -105,53 +130,88 @@ class RoutingAcceptanceTest {
     @Test
     @Order(2)
     void theSameSnapshotTwiceChangesNothing() throws Exception {
-        ClusterSnapshot s = r.reader().rebuild();
-        r.pgbouncer.apply(s);
-        r.haproxy.apply(s);
-        int reloads = r.pgbouncer.reloads();
-        int hreloads = r.haproxy.reloads();
-        int commands = r.haproxy.commandsSent();
+        await("the plugins applied the current snapshot", Duration.ofSeconds(10), () -> assertThat(
+                r.status().get("haproxy~itest").applied()).isPositive());
+        Thread.sleep(500);
+        Path pgbLog = r.work.resolve("pgbouncer/pgbouncer.log");
+        long reloads = Files.readAllLines(pgbLog).stream().filter(l -> l.contains("SIGHUP")).count();
+        long hreloads = r.daemon().count("HAProxy started") + r.daemon().count("HAProxy reloaded");
+        long commands = r.daemon().count("runtime command(s)");
         long mtime = Files.getLastModifiedTime(r.work.resolve("pgbouncer/databases.ini")).toMillis();
-        r.pgbouncer.apply(s);
-        r.haproxy.apply(s);
-        r.pgbouncer.apply(r.reader().rebuild());
-        r.haproxy.apply(r.reader().rebuild());
-        assertThat(r.pgbouncer.reloads()).isEqualTo(reloads);
-        assertThat(r.haproxy.reloads()).isEqualTo(hreloads);
-        assertThat(r.haproxy.commandsSent()).isEqualTo(commands);
+        Map<String, Routing.PluginStatus> before = r.status();
+        r.resync();
+        r.resync();
+        await("both snapshots applied", Duration.ofSeconds(10), () -> {
+            Map<String, Routing.PluginStatus> now = r.status();
+            assertThat(now.get("pgbouncer~itest").applied()).isGreaterThanOrEqualTo(before.get("pgbouncer~itest")
+                    .applied() + 2);
+            assertThat(now.get("haproxy~itest").applied()).isGreaterThanOrEqualTo(before.get("haproxy~itest")
+                    .applied() + 2);
+        });
+        Thread.sleep(300);
+        assertThat(Files.readAllLines(pgbLog).stream().filter(l -> l.contains("SIGHUP")).count()).isEqualTo(reloads);
+        assertThat(r.daemon().count("HAProxy started") + r.daemon().count("HAProxy reloaded")).isEqualTo(hreloads);
+        assertThat(r.daemon().count("runtime command(s)")).isEqualTo(commands);
         assertThat(Files.getLastModifiedTime(r.work.resolve("pgbouncer/databases.ini")).toMillis()).isEqualTo(mtime);
+    }
+
+    /** The fake group's znodes: both nodes healthy, the lock on {@code master} (persistent: the test owns them). */
+    void fakeGroup(CuratorFramework zk, NodeId master, List<NodeId> nodes) throws Exception {
+        for (NodeId n : nodes) {
+            NodeState st = new NodeState(n, n.equals(master) ? Role.MASTER : Role.REPLICA, n.equals(master)
+                    ? NodePhase.RUNNING : NodePhase.STREAMING, "", List.of(), 1, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, 0, "",
+                    Tags.NONE, false, Map.of(), Map.of(), Instant.now());
+            zk.create().orSetData().creatingParentsIfNeeded().forPath(g.paths().state(n), Znodes.encode(st));
+            zk.create().orSetData().creatingParentsIfNeeded().forPath(g.paths().conn(n), Znodes.encode(
+                    new ConnInfo(n.host(), n.port(), "postgres", "")));
+        }
+        zk.create().orSetData().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT).forPath(g.paths()
+                .lock(FAKE), Znodes.encodeLock(master));
     }
 
     @Test
     @Order(3)
     void whenTheMasterMovesSessionsOpenOnTheOldMasterAreClosed() throws Exception {
+        // a group the test writes itself: its "master" moves while the old one still runs, exactly what the plugins
+        // see during a switchover (and nothing else reacts to it)
         NodeProcess m = g.master().orElseThrow();
         NodeProcess other = g.nodes().stream().filter(n -> n != m).findFirst().orElseThrow();
-        // the plugins are taken out of the daemon to be fed a snapshot in which the master moved while the old one
-        // still runs: exactly what they see during a switchover
-        r.engine.remove(r.pgbouncer);
-        r.engine.remove(r.haproxy);
-        try (Connection viaBouncer = r.viaPgbouncer("route"); Connection viaHaproxy = r.viaHaproxy(true)) {
-            assertThat(Routing.serverPort(viaBouncer)).isEqualTo(m.port());
-            assertThat(Routing.serverPort(viaHaproxy)).isEqualTo(m.port());
-            GroupState now = r.reader().rebuild().group("route").orElseThrow();
-            Map<NodeId, String> healthy = new LinkedHashMap<>();
-            now.conns().forEach((id, c) -> healthy.put(id, c.zone()));
-            ClusterSnapshot moved = Snapshots.of(Long.MAX_VALUE - 1, "route", now.dbId(), g.id(other), healthy);
-            r.pgbouncer.apply(moved);
-            r.haproxy.apply(moved);
-            // pgbouncer applies a SIGHUP asynchronously: the session is closed within milliseconds, not at once
-            await("pgbouncer closed the session on the old master", Duration.ofSeconds(5),
-                    () -> assertThatThrownBy(() -> Routing.serverPort(viaBouncer)).isInstanceOf(SQLException.class));
-            await("HAProxy closed the session on the old master", Duration.ofSeconds(5),
-                    () -> assertThatThrownBy(() -> Routing.serverPort(viaHaproxy)).isInstanceOf(SQLException.class));
-            assertThat(r.landsOn(true, true)).isEqualTo(other.port());
-            assertThat(r.landsOn(false, true)).isEqualTo(other.port());
+        NodeId a = new NodeId(FAKE, m.host(), m.port());
+        NodeId b = new NodeId(FAKE, other.host(), other.port());
+        CuratorFramework zk = g.observer();
+        fakeGroup(zk, a, List.of(a, b));
+        try {
+            await("both proxies route the fake group to its master", Duration.ofSeconds(20), () -> {
+                try (Connection c = r.viaPgbouncer(FAKE)) {
+                    assertThat(Routing.serverPort(c)).isEqualTo(m.port());
+                }
+                try (Connection c = Routing.connect(fakeRw, "postgres")) {
+                    assertThat(Routing.serverPort(c)).isEqualTo(m.port());
+                }
+            });
+            try (Connection viaBouncer = r.viaPgbouncer(FAKE); Connection viaHaproxy = Routing.connect(fakeRw,
+                    "postgres")) {
+                assertThat(Routing.serverPort(viaBouncer)).isEqualTo(m.port());
+                assertThat(Routing.serverPort(viaHaproxy)).isEqualTo(m.port());
+                fakeGroup(zk, b, List.of(a, b));
+                await("pgbouncer closed the session on the old master", Duration.ofSeconds(5),
+                        () -> assertThatThrownBy(() -> Routing.serverPort(viaBouncer)).isInstanceOf(SQLException.class));
+                await("HAProxy closed the session on the old master", Duration.ofSeconds(5),
+                        () -> assertThatThrownBy(() -> Routing.serverPort(viaHaproxy)).isInstanceOf(SQLException.class));
+                try (Connection c = r.viaPgbouncer(FAKE)) {
+                    assertThat(Routing.serverPort(c)).isEqualTo(other.port());
+                }
+                try (Connection c = Routing.connect(fakeRw, "postgres")) {
+                    assertThat(Routing.serverPort(c)).isEqualTo(other.port());
+                }
+            }
         } finally {
-            r.engine.add(r.pgbouncer, "pgbouncer");
-            r.engine.add(r.haproxy, "haproxy");
+            for (String p : List.of(g.paths().lock(FAKE), g.paths().state(a), g.paths().state(b), g.paths().conn(a),
+                    g.paths().conn(b))) {
+                zk.delete().quietly().forPath(p);
+            }
         }
-        await("routing back to the real master", Duration.ofSeconds(10), () -> {
+        await("the real group still routed to its master", Duration.ofSeconds(10), () -> {
             assertThat(r.landsOn(true, true)).isEqualTo(m.port());
             assertThat(r.landsOn(false, true)).isEqualTo(m.port());
         });
@@ -184,38 +244,31 @@ class RoutingAcceptanceTest {
     @Test
     @Order(5)
     void theApplyPluginWritesTheJsonAndRunsItsExecutable() throws Exception {
-        Path dir = Files.createTempDirectory("zgres-apply-");
-        Path hook = dir.resolve("hook.sh");
-        Path calls = dir.resolve("calls");
-        Files.writeString(hook, "#!/bin/sh\ncp \"$1\" " + calls + "\n");
-        Files.setPosixFilePermissions(hook, PosixFilePermissions.fromString("rwxr-xr-x"));
-        ApplySync apply = new ApplySync(new ApplySync.Settings("apply", dir.resolve("databases.json"),
-                List.of(hook.toString()), 10_000));
-        r.engine.add(apply, "apply");
         NodeProcess m = g.master().orElseThrow();
+        Path calls = hookDir.resolve("calls");
         await("the executable ran with the JSON", Duration.ofSeconds(10), () -> {
             JsonNode j = new ObjectMapper().readTree(calls.toFile());
             assertThat(j.get("masters").get("route").asText()).isEqualTo(g.id(m).toString());
             assertThat(j.get("healthy")).hasSize(3);
         });
-        r.engine.remove(apply);
     }
 
     @Test
     @Order(6)
     void thePgHbaPluginAllowsReplicationFromEveryMemberAndReloadsPostgres() throws Exception {
         NodeProcess n = g.nodes().get(0);
-        PgHbaSync hba = new PgHbaSync(new PgHbaSync.Settings("pghba", "route", n.dataDir().resolve("pg_hba.conf"),
-                n.dataDir(), "replicator", "scram-sha-256"));
-        hba.apply(r.reader().rebuild());
-        assertThat(Files.readString(n.dataDir().resolve("pg_hba.conf")))
-                .startsWith("# BEGIN zgres").contains("host replication replicator 127.0.0.1/32 scram-sha-256");
-        assertThat(Pg.one(n.host(), n.port(), "SELECT count(*) FROM pg_hba_file_rules WHERE line_number = 2 "
-                + "AND address = '127.0.0.1' AND 'replication' = ANY(database) AND error IS NULL")).isEqualTo("1");
+        await("the managed block is in pg_hba.conf", Duration.ofSeconds(10), () -> assertThat(Files.readString(
+                n.dataDir().resolve("pg_hba.conf"))).startsWith("# BEGIN zgres")
+                .contains("host replication replicator 127.0.0.1/32 scram-sha-256"));
+        await("PostgreSQL runs with it", Duration.ofSeconds(10), () -> assertThat(Pg.one(n.host(), n.port(),
+                "SELECT count(*) FROM pg_hba_file_rules WHERE line_number = 2 AND address = '127.0.0.1' AND "
+                        + "'replication' = ANY(database) AND error IS NULL")).isEqualTo("1"));
         Path pglog = n.dataDir().resolveSibling(n.dataDir().getFileName() + ".log");
         await("PostgreSQL reloaded its configuration", Duration.ofSeconds(10), () -> assertThat(Files.readString(pglog))
                 .contains("received SIGHUP, reloading configuration files"));
         assertThat(Pg.one(n.host(), n.port(), "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL"))
                 .isEqualTo("0");
+        GroupState st = g.state();
+        assertThat(st.conns()).hasSize(3);
     }
 }

@@ -53,7 +53,7 @@ import zgres.api.deadman.HealthVeto;
 import zgres.api.deadman.MetadataProvider;
 import zgres.api.NodeId;
 import zgres.zookeeper.Coordination;
-import zgres.zookeeper.ZnodeCodec;
+import zgres.zookeeper.Znodes;
 
 /**
  * Live reconfiguration inside the runtime's OSGi framework, with a real embedded ZooKeeper and a real PostgreSQL
@@ -349,15 +349,15 @@ class LiveReconfigurationOsgiTest {
         NodeId a = NodeId.parse("fake_10.9.9.1:5432");
         NodeId b = NodeId.parse("fake_10.9.9.2:5432");
         for (NodeId n : List.of(a, b)) {
-            zk.client().create().orSetData().creatingParentsIfNeeded().forPath(zk.paths().conn(n), ZnodeCodec
-                    .writeConn(new ConnInfo(n.host(), n.port(), "postgres", "z")));
+            zk.client().create().orSetData().creatingParentsIfNeeded().forPath(zk.paths().conn(n), Znodes
+                    .encode(new ConnInfo(n.host(), n.port(), "postgres", "z")));
         }
         run("zgres:config set zgres.plugin.apply~stream path=" + out);
         await("the apply plugin writes its file", 20_000, () -> Files.exists(out));
         Bundle apply = Arrays.stream(context.getBundles()).filter(x -> "zgres.plugin.apply".equals(x
                 .getSymbolicName())).findFirst().orElseThrow();
         String oldVersion = apply.getVersion().toString();
-        ServiceReference<?> sync = context.getServiceReferences("zgres.sync.internal.SyncDaemon", null)[0];
+        ServiceReference<?> sync = context.getServiceReferences("zgres.api.sync.SyncStatus", null)[0];
         Object syncId = sync.getProperty("service.id");
         Stat lock = lockStat();
         byte[] original = withVersion(apply, oldVersion);
@@ -369,7 +369,7 @@ class LiveReconfigurationOsgiTest {
                 zk.client().delete().forPath(lockPath);
             }
             zk.client().create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT).forPath(lockPath,
-                    ZnodeCodec.writeText(master.address()));
+                    Znodes.encodeLock(master));
             long t0 = System.nanoTime();
             if (i == 20) {
                 apply.update(new ByteArrayInputStream(withVersion(apply, "1.0.1.live")));
@@ -392,7 +392,7 @@ class LiveReconfigurationOsgiTest {
         }
         System.out.println("{\"test\":\"bundle_swap_to_first_snapshot_ms\",\"samples\":" + firstSnapshot + "}");
         assertThat(apply.getState()).isEqualTo(Bundle.ACTIVE);
-        ServiceReference<?> syncAfter = context.getServiceReferences("zgres.sync.internal.SyncDaemon", null)[0];
+        ServiceReference<?> syncAfter = context.getServiceReferences("zgres.api.sync.SyncStatus", null)[0];
         assertThat(syncAfter.getProperty("service.id")).as("the sync daemon was never restarted").isEqualTo(syncId);
         Stat after = lockStat();
         assertThat(after.getCzxid()).as("the deadman kept its lock").isEqualTo(lock.getCzxid());

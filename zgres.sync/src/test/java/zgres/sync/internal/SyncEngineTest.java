@@ -1,4 +1,4 @@
-package zgres.sync;
+package zgres.sync.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

@@ -1,4 +1,4 @@
-package zgres.sync;
+package zgres.sync.internal;
 
 import java.io.Closeable;
 import java.time.Instant;
@@ -17,6 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import zgres.api.ClusterSnapshot;
 import zgres.api.sync.SyncPlugin;
+import zgres.api.sync.SyncStatus;
 
 /**
  * Delivers snapshots to plugins: each change is debounced briefly, then handed to every plugin on a thread of its
@@ -29,7 +30,11 @@ public final class SyncEngine implements Closeable {
 
     /** What one plugin has done, for the shell and for tests. */
     public record PluginStatus(String name, long appliedSequence, Instant appliedAt, long applied, long failures,
-            String lastError) {}
+            String lastError) {
+        SyncStatus.Plugin toApi() {
+            return new SyncStatus.Plugin(name, appliedSequence, appliedAt, applied, failures, lastError);
+        }
+    }
 
     private volatile long debounceMs;
     private volatile long resyncMs;
@@ -80,6 +85,11 @@ public final class SyncEngine implements Closeable {
             return;
         }
         pending = timer.schedule(this::deliver, debounceMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** Delivers the current snapshot to every plugin again now. */
+    public void resync() {
+        deliver();
     }
 
     private void deliver() {

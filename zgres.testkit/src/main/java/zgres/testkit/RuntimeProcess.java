@@ -1,0 +1,221 @@
+package zgres.testkit;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+/**
+ * The exported runtime ({@code java -jar zgres.jar}, what {@code ./zgres node} runs) as a process of its own, with a
+ * local configuration file (PID to properties) and, optionally, its Gogo console on a pipe: what an operator types,
+ * {@link #console} writes, and the answer is read back from the process's log. Faults are real signals.
+ */
+public class RuntimeProcess implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final AtomicInteger MARKS = new AtomicInteger();
+
+    private final String name;
+    private final Path dir;
+    private final Path jar;
+    private final Map<String, Map<String, Object>> config;
+    private final List<String> jvmOptions;
+    private final boolean console;
+    private Process process;
+    private OutputStream stdin;
+    private int starts;
+
+    /**
+     * @param config the local configuration: PID (or {@code factory~name}) to properties
+     * @param console keep the Gogo console on stdin (else the runtime runs as a daemon)
+     */
+    public RuntimeProcess(String name, Path dir, Path jar, Map<String, Map<String, Object>> config,
+            List<String> jvmOptions, boolean console) {
+        this.name = name;
+        this.dir = dir;
+        this.jar = jar;
+        this.config = new LinkedHashMap<>();
+        config.forEach((k, v) -> this.config.put(k, new LinkedHashMap<>(v)));
+        this.jvmOptions = List.copyOf(jvmOptions);
+        this.console = console;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path log() {
+        return dir.resolve(name + ".zgres.log");
+    }
+
+    /** @return one PID's properties (changes apply at the next start) */
+    public Map<String, Object> config(String pid) {
+        return config.computeIfAbsent(pid, k -> new LinkedHashMap<>());
+    }
+
+    /** @return the exported runtime's jar */
+    public static Path jar() {
+        return Path.of(System.getProperty("zgres.jar", "bndrun/target/zgres.jar")).toAbsolutePath();
+    }
+
+    public synchronized void start() throws IOException {
+        if (process != null && process.isAlive()) {
+            throw new IllegalStateException(name + " already runs");
+        }
+        Files.createDirectories(dir);
+        Path file = dir.resolve(name + ".json");
+        JSON.writeValue(file.toFile(), config);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmOptions);
+        cmd.add("-Dorg.osgi.framework.storage=" + dir.resolve(name + ".felix"));
+        cmd.add("-Dzgres.config.file=" + file);
+        if (!console) {
+            cmd.add("-Dgosh.args=--nointeractive");
+        }
+        cmd.add("-Dorg.slf4j.simpleLogger.logFile=System.out");
+        cmd.add("-jar");
+        cmd.add(jar.toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
+        Files.writeString(log(), "\n===== start " + (++starts) + " =====\n", StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
+        process = pb.start();
+        stdin = process.getOutputStream();
+        if (!console) {
+            stdin.close();
+        }
+    }
+
+    public synchronized boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    public synchronized long pid() {
+        return process == null ? -1 : process.pid();
+    }
+
+    /**
+     * Types a line into the console and returns what it printed (up to a marker echoed after it).
+     *
+     * @throws IllegalStateException when the runtime has no console or does not answer within {@code timeoutMs}
+     */
+    public String console(String line, long timeoutMs) throws IOException, InterruptedException {
+        if (!console) {
+            throw new IllegalStateException(name + " runs without a console");
+        }
+        String mark = "zgres-mark-" + MARKS.incrementAndGet();
+        long from = Files.size(log());
+        synchronized (this) {
+            stdin.write((line + "\necho " + mark + "\n").getBytes(StandardCharsets.UTF_8));
+            stdin.flush();
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (System.nanoTime() < deadline) {
+            String out = tail(from);
+            int end = out.indexOf(mark + "\n");
+            if (end >= 0) {
+                return out.substring(0, end).replace("echo " + mark, "");
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException("'" + line + "' did not answer within " + timeoutMs + " ms; see " + log());
+    }
+
+    /** @return the log from {@code offset} bytes on */
+    public String tail(long offset) throws IOException {
+        byte[] all = Files.readAllBytes(log());
+        return offset >= all.length ? "" : new String(all, (int) offset, all.length - (int) offset,
+                StandardCharsets.UTF_8);
+    }
+
+    /** @return how many log lines contain {@code needle} */
+    public long count(String needle) throws IOException {
+        return Files.exists(log()) ? Files.readAllLines(log()).stream().filter(l -> l.contains(needle)).count() : 0;
+    }
+
+    /** SIGKILL of the runtime's JVM only. */
+    public synchronized void killJvm() {
+        if (process != null) {
+            process.destroyForcibly();
+            waitFor(10_000);
+        }
+    }
+
+    /** SIGSTOP of the JVM (a long GC pause). */
+    public synchronized void freeze() {
+        signal("STOP", List.of(pid()));
+    }
+
+    public synchronized void thaw() {
+        signal("CONT", List.of(pid()));
+    }
+
+    /** SIGTERM of the JVM (a clean stop) and wait for it. */
+    public synchronized boolean terminate(long timeoutMs) {
+        if (process == null) {
+            return true;
+        }
+        process.destroy();
+        return waitFor(timeoutMs);
+    }
+
+    protected synchronized Process process() {
+        return process;
+    }
+
+    protected boolean waitFor(long timeoutMs) {
+        try {
+            return process.waitFor(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** Sends a signal with {@code kill} to the given pids. */
+    public static void signal(String sig, List<Long> pids) {
+        if (pids.isEmpty()) {
+            return;
+        }
+        List<String> cmd = new ArrayList<>(List.of("kill", "-" + sig));
+        pids.forEach(p -> cmd.add(Long.toString(p)));
+        try {
+            new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
+                    .waitFor(10, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (process != null && process.isAlive()) {
+            thaw();
+            if (!terminate(30_000)) {
+                killJvm();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
