@@ -23,6 +23,7 @@ import zgres.testkit.Workload;
  * <pre>
  *   failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|zk-partition|switchover [--runs 5]
  *            [--profile fast] [--sync off|on|strict]
+ *   routing [--runs 20] [--warmup 1]
  *   stability [--minutes 10] [--profile fast]
  *   config [--changes 100] [--updates 20]
  * </pre>
@@ -40,7 +41,7 @@ public final class Bench {
             case "failover" -> failover(opts.getOrDefault("fault", "node-kill"),
                     Integer.parseInt(opts.getOrDefault("runs", "5")), profile,
                     Integer.parseInt(opts.getOrDefault("zk-servers", "3")), opts.getOrDefault("sync", "off"));
-            case "routing" -> routing(Integer.parseInt(opts.getOrDefault("runs", "20")),
+            case "routing" -> RoutingBench.run(Integer.parseInt(opts.getOrDefault("runs", "20")),
                     Integer.parseInt(opts.getOrDefault("warmup", "1")), Profile.named(opts.getOrDefault("profile",
                             "fast")));
             case "stability" -> stability(Double.parseDouble(opts.getOrDefault("minutes", "10")), profile,
@@ -178,89 +179,6 @@ public final class Bench {
      * Time from the lock change to the first new connection through pgbouncer and through HAProxy that lands on the
      * new master (real failovers: the master node is killed).
      */
-    /**
-     * {@code warmup} first episodes are printed ({@code "warmup": true}) but not counted: the sync daemon (its own
-     * process, as users run it) and its plugins meet their first master change there (class loading, first reload),
-     * which a long-running sync daemon does once in its life.
-     */
-    static int routing(int runs, int warmup, Profile profile) throws Exception {
-        List<Double> pgb = new ArrayList<>();
-        List<Double> hap = new ArrayList<>();
-        try (Group g = new Group("routing", 3, profile, 1, Map.of()); zgres.testkit.Routing r =
-                new zgres.testkit.Routing(g)) {
-            g.start();
-            for (int run = 1 - warmup; run <= runs; run++) {
-                for (NodeProcess n : g.nodes()) {
-                    if (!n.alive()) {
-                        n.start();
-                    }
-                }
-                g.awaitHealthy(3, 180_000);
-                NodeProcess m = g.master().orElseThrow();
-                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while ((r.landsOn(true, true) != m.port() || r.landsOn(false, true) != m.port())
-                        && System.nanoTime() < until) {
-                    Thread.sleep(50);
-                }
-                int changes = g.lockChanges().size();
-                m.killNode();
-                long[] landed = new long[2];
-                List<Integer> candidates = g.nodes().stream().filter(n -> n != m).map(NodeProcess::port).toList();
-                Thread[] pollers = new Thread[2];
-                for (int i = 0; i < 2; i++) {
-                    final int idx = i;
-                    pollers[i] = new Thread(() -> {
-                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                        while (System.nanoTime() < deadline) {
-                            int port = r.landsOn(idx == 0, true);
-                            if (candidates.contains(port)) {
-                                landed[idx] = System.nanoTime();
-                                return;
-                            }
-                            try {
-                                Thread.sleep(2);
-                            } catch (InterruptedException e) {
-                                return;
-                            }
-                        }
-                    });
-                    pollers[i].start();
-                }
-                for (Thread t : pollers) {
-                    t.join();
-                }
-                long lockAt = g.lockChanges().stream().skip(changes).filter(c -> !c.holder().isEmpty()).findFirst()
-                        .map(Group.LockChange::atNanos).orElse(0L);
-                double p = (landed[0] - lockAt) / 1e6;
-                double h = (landed[1] - lockAt) / 1e6;
-                if (run >= 1) {
-                    pgb.add(p);
-                    hap.add(h);
-                }
-                ObjectNode o = JSON.createObjectNode();
-                o.put("bench", "routing");
-                o.put("run", run);
-                if (run < 1) {
-                    o.put("warmup", true);
-                }
-                o.put("pgbouncer_ms", round(p));
-                o.put("haproxy_ms", round(h));
-                o.set("settings", settings(profile, 1));
-                System.out.println(o);
-            }
-        }
-        ObjectNode s = JSON.createObjectNode();
-        s.put("bench", "routing");
-        s.put("summary", true);
-        s.put("runs", runs);
-        s.put("pgbouncer_p50_ms", round(percentile(pgb, 50)));
-        s.put("pgbouncer_p99_ms", round(percentile(pgb, 99)));
-        s.put("haproxy_p50_ms", round(percentile(hap, 50)));
-        s.put("haproxy_p99_ms", round(percentile(hap, 99)));
-        System.out.println(s);
-        return 0;
-    }
-
     static double percentile(List<Double> xs, double p) {
         List<Double> s = xs.stream().sorted().toList();
         if (s.isEmpty()) {

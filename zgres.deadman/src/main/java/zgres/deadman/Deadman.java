@@ -2,19 +2,12 @@ package zgres.deadman;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -24,17 +17,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import zgres.api.ClusterSnapshot;
-import zgres.api.ConnInfo;
-import zgres.api.HistoryEntry;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
 import zgres.api.NodePhase;
 import zgres.api.NodeState;
-import zgres.api.Role;
 import zgres.api.Switchover;
 import zgres.api.deadman.HealthVeto;
 import zgres.api.deadman.MetadataProvider;
-import zgres.api.deadman.NodeContext;
 import zgres.deadman.action.LongActions;
 import zgres.deadman.ha.Action;
 import zgres.deadman.ha.Decider;
@@ -44,7 +33,7 @@ import zgres.deadman.ha.Observation;
 import zgres.deadman.ha.Situation;
 import zgres.deadman.lease.LeaseKeeper;
 import zgres.deadman.pg.PgNode;
-import zgres.deadman.pg.RewindFailure;
+import zgres.deadman.plugin.LocalNode;
 import zgres.deadman.plugin.PluginInvoker;
 import zgres.deadman.promote.Promoter;
 import zgres.deadman.provision.Provisioner;
@@ -80,8 +69,7 @@ public final class Deadman implements Closeable {
     private final PgNode pg;
     private final Supplier<Map<String, String>> plugins;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
-    private final ReentrantLock wakeLock = new ReentrantLock();
-    private final Condition wake = wakeLock.newCondition();
+    private final Wakeup wakeup = new Wakeup();
     private final Thread loop;
     private final Consumer<ClusterSnapshot> cacheListener = s -> wakeUp();
 
@@ -89,14 +77,12 @@ public final class Deadman implements Closeable {
     private final StatePublisher publisher;
     private final LongActions actions;
     private final PluginInvoker invoker;
-    private final Promoter promoter;
-    private final Provisioner provisioner;
     private final SwitchoverCoordinator switchovers;
     private final SyncReplication sync;
     private final Observer observer;
+    private final ActionRunner runner;
 
     private volatile DeadmanSettings live;
-    private volatile boolean woken;
     private volatile boolean connected;
     private volatile String lastDecision = "";
     /** what PostgreSQL is going through as far as this deadman knows (actions and the supervisor set it) */
@@ -104,11 +90,8 @@ public final class Deadman implements Closeable {
 
     // loop-thread state
     private String lastLogKey = "";
-    private String refusal = "";
     private final List<String> transientProblems = new ArrayList<>();
     private PluginInvoker.Result plugged = PluginInvoker.Result.NONE;
-    /** how this node last took the lock (an election makes its promotion a failover in the history) */
-    private Situation tookLock;
 
     public Deadman(DeadmanSettings settings, CuratorFramework client, ZkPaths paths, ClusterCache cache, PgNode pg,
             Supplier<Map<String, String>> plugins, Supplier<List<HealthVeto>> vetoes,
@@ -137,11 +120,23 @@ public final class Deadman implements Closeable {
         this.publisher = new StatePublisher(client, paths, me);
         this.actions = new LongActions(name, this::wakeUp);
         this.invoker = new PluginInvoker(name, vetoes, metadataProviders, 2000);
-        this.promoter = new Promoter(client, paths, me, pg, lease, phases);
-        this.provisioner = new Provisioner(client, paths, me, pg, lease, actions, promoter, phases);
+        Promoter promoter = new Promoter(client, paths, me, pg, lease, phases);
+        Provisioner provisioner = new Provisioner(client, paths, me, pg, lease, actions, promoter, phases);
         this.switchovers = new SwitchoverCoordinator(client, paths, me, pg, lease, phases);
         this.sync = new SyncReplication(client, paths, me, pg, lease);
         this.observer = new Observer(me, cache, client, paths, lease, pg, sync, switchovers);
+        this.runner = new ActionRunner(me, pg, lease, publisher, actions, promoter, provisioner, switchovers, sync,
+                observer, phase, () -> live.policy(), new ActionRunner.Loop() {
+                    @Override
+                    public void publishNow() {
+                        Deadman.this.publishNow();
+                    }
+
+                    @Override
+                    public void wakeUp() {
+                        Deadman.this.wakeUp();
+                    }
+                });
         this.loop = new Thread(this::run, "zgres-deadman-" + name);
     }
 
@@ -235,26 +230,7 @@ public final class Deadman implements Closeable {
     }
 
     private void wakeUp() {
-        wakeLock.lock();
-        try {
-            woken = true;
-            wake.signalAll();
-        } finally {
-            wakeLock.unlock();
-        }
-    }
-
-    private void sleep(long ms) throws InterruptedException {
-        wakeLock.lock();
-        try {
-            long nanos = TimeUnit.MILLISECONDS.toNanos(ms);
-            while (!woken && nanos > 0 && state.get() == State.STARTED) {
-                nanos = wake.awaitNanos(nanos);
-            }
-            woken = false;
-        } finally {
-            wakeLock.unlock();
-        }
+        wakeup.wakeUp();
     }
 
     // ------------------------------------------------------------------ the loop
@@ -272,7 +248,7 @@ public final class Deadman implements Closeable {
             }
             try {
                 if (wait > 0) {
-                    sleep(wait);
+                    wakeup.sleep(wait, () -> state.get() == State.STARTED);
                 }
             } catch (InterruptedException e) {
                 break;
@@ -297,7 +273,7 @@ public final class Deadman implements Closeable {
         transientProblems.clear();
         // publish what we saw before acting: a crashed PostgreSQL loses its /conn even if it is back in a moment
         publish(o);
-        boolean again = act(o, d);
+        boolean again = runner.act(o, d);
         if (d.acts()) {
             publish(observe());
         }
@@ -311,171 +287,6 @@ public final class Deadman implements Closeable {
     private Observation observe() throws IOException {
         return observer.observe(live, connected, new Observation.Self(plugged.problems(), actions.inProgress(),
                 Optional.empty(), Optional.empty()));
-    }
-
-    // ------------------------------------------------------------------ actions
-
-    /** @return true when the loop should decide again at once (the lock was just taken) */
-    private boolean act(Observation o, Decision d) throws Exception {
-        if (d.action() != Action.REFUSE) {
-            refusal = "";
-        }
-        switch (d.action()) {
-            case NONE, WAIT -> {
-                // nothing
-            }
-            case REFUSE -> refuse(d);
-            case BOOTSTRAP -> provisioner.bootstrap();
-            case REGISTER -> provisioner.register();
-            case CLONE -> provisioner.clone(conn(o, d));
-            case START_STANDBY -> startStandby(o, d);
-            case START_MASTER -> startMaster();
-            case FOLLOW -> {
-                pg.repoint(conn(o, d));
-                observer.followed();
-            }
-            case REWIND -> rewind(o, d);
-            case RECLONE -> {
-                observer.rewindHandled();
-                provisioner.reclone();
-                observer.recloned();
-            }
-            case TAKE_LOCK -> {
-                if (lease.tryTake()) {
-                    tookLock = d.situation();
-                    return true;
-                }
-                LOG.info("[{}] another node took the lock first", name);
-            }
-            case PROMOTE -> promote(o, d);
-            case HANDOVER -> switchovers.handOver(o.group().switchover().orElseThrow(), d.target().orElseThrow(),
-                    false);
-            case CANCEL_SWITCHOVER -> {
-                LOG.error("[{}] {}: the request is dropped", name, d.reason());
-                switchovers.delete();
-            }
-            case ABANDON_REQUEST -> {
-                switchovers.delete();
-                lease.release(d.reason());
-            }
-            case SYNC -> sync.apply(d.plan().orElseThrow());
-            case FENCE -> fence(d.reason());
-            case RELEASE_LOCK -> {
-                pg.fence("giving up the lock");
-                lease.release(d.reason());
-            }
-            case DELETE_STALE_LOCK -> {
-                if (!pg.running()) {
-                    lease.deleteStale();
-                }
-            }
-        }
-        return false;
-    }
-
-    private static ConnInfo conn(Observation o, Decision d) {
-        NodeId target = d.target().orElseThrow();
-        return Optional.ofNullable(o.group().conns().get(target)).orElseThrow(() -> new IllegalStateException(
-                target.address() + " publishes no /conn"));
-    }
-
-    private void refuse(Decision d) {
-        refusal = d.reason();
-        if (pg.running()) {
-            LOG.error("[{}] stopping PostgreSQL: {}", name, d.reason());
-            pg.stop("INT", 30_000);
-        }
-        phase.set(NodePhase.REFUSED);
-    }
-
-    private void startStandby(Observation o, Decision d) throws IOException {
-        if (d.situation() == Situation.REWIND_SOURCE_UNREACHABLE) {
-            observer.rewindHandled();
-        }
-        pg.configureStandby(d.target().map(t -> o.group().conns().get(t)));
-        phase.set(NodePhase.STARTING);
-        startPostgres(OptionalLong.empty());
-    }
-
-    private void startMaster() throws Exception {
-        if (!lease.awaitConfirmed()) {
-            return; // never a primary without a lease
-        }
-        phase.set(NodePhase.STARTING);
-        startPostgres(OptionalLong.of(lease.current().orElseThrow().endNanos()));
-    }
-
-    /** Stops PostgreSQL and rewinds it onto the master's timeline in the background; the loop starts it after. */
-    private void rewind(Observation o, Decision d) throws IOException {
-        NodeId source = d.target().orElseThrow();
-        ConnInfo m = conn(o, d);
-        if (pg.running()) {
-            pg.stop("INT", 30_000);
-        }
-        phase.set(NodePhase.REWINDING);
-        publishNow();
-        actions.start("pg_rewind from " + m.address(), () -> {
-            try {
-                String out = pg.rewind(m);
-                LOG.warn("[{}] pg_rewind from {}: {}", name, m.address(), out.replace('\n', ' '));
-                pg.configureStandby(Optional.of(m));
-                phase.set(NodePhase.STARTING);
-            } catch (RewindFailure e) {
-                observer.rewindFailed(source, e.kind() == RewindFailure.Kind.SOURCE_UNREACHABLE, e.getMessage());
-                phase.set(NodePhase.STOPPED);
-                throw e;
-            }
-        });
-    }
-
-    private void promote(Observation o, Decision d) throws Exception {
-        Optional<Switchover> request = o.fresh().map(Observation.Fresh::request).orElse(o.group().switchover())
-                .filter(s -> s.candidate().equals(me.toString()));
-        if (d.situation() == Situation.PROMOTE_HANDOVER) {
-            Lsn last = request.orElseThrow().finalLsn();
-            if (!switchovers.awaitFinalPosition(last)) {
-                LOG.error("[{}] switchover: did not receive the old master's last position {} within {} ms", name,
-                        last, SwitchoverCoordinator.CATCH_UP_MS);
-                observer.handoverFailed(last);
-                return;
-            }
-        }
-        HistoryEntry.Cause cause = switch (d.situation()) {
-            case PROMOTE_HANDOVER -> HistoryEntry.Cause.SWITCHOVER;
-            case PROMOTE_MANUAL -> HistoryEntry.Cause.MANUAL;
-            default -> tookLock == Situation.ELECTION_BEST || tookLock == Situation.ELECTION_OVERDUE
-                    ? HistoryEntry.Cause.FAILOVER : HistoryEntry.Cause.PROMOTION;
-        };
-        String oldMaster = request.map(Switchover::from).filter(f -> !f.isEmpty()).orElse(observer.lastMaster());
-        boolean promoted = promoter.promote(new Promoter.Promotion(cause, oldMaster),
-                () -> sync.resetForPromotion(live.policy().syncMode()));
-        if (promoted && request.isPresent()) {
-            switchovers.delete();
-        }
-        tookLock = null;
-        publishNow();
-    }
-
-    private void fence(String reason) {
-        LOG.error("[{}] fencing PostgreSQL: {}", name, reason);
-        pg.fence(reason);
-        phase.set(NodePhase.FENCED);
-        publisher.withdrawConn();
-    }
-
-    /** Starts PostgreSQL and remembers when, to count starts that never get ready. */
-    private void startPostgres(OptionalLong armedDeadline) throws IOException {
-        pg.start(armedDeadline, this::onSupervisorEvent);
-        observer.started();
-    }
-
-    private void onSupervisorEvent(String event) {
-        if (event.startsWith("EXITED") || event.startsWith("FENCED")) {
-            if (event.startsWith("FENCED")) {
-                phase.set(NodePhase.FENCED);
-            }
-            wakeUp();
-        }
     }
 
     // ------------------------------------------------------------------ publishing
@@ -495,9 +306,10 @@ public final class Deadman implements Closeable {
         List<String> problems = new ArrayList<>(transientProblems);
         o.self().rewind().ifPresent(r -> problems.add(r.unreachable() ? "pg_rewind could not reach "
                 + r.source().address() : "pg_rewind from " + r.source().address() + " failed: " + r.message()));
+        String refusal = runner.refusal();
         StateView.Facts facts = new StateView.Facts(phase.get(), refusal, problems);
         if (refusal.isEmpty() && o.local().running() && o.local().status().reachable()) {
-            plugged = invoker.call(context(StateView.role(o, facts)));
+            plugged = invoker.call(new LocalNode(me, StateView.role(o, facts), settings.dataDir(), pg.jdbc()::open));
         } else {
             plugged = new PluginInvoker.Result(List.of(), plugged.metadata());
         }
@@ -509,30 +321,6 @@ public final class Deadman implements Closeable {
         if (!o.local().running() && !p.busy() && p != NodePhase.FENCED && p != NodePhase.REFUSED) {
             phase.compareAndSet(p, NodePhase.STOPPED);
         }
-    }
-
-    private NodeContext context(Role role) {
-        return new NodeContext() {
-            @Override
-            public NodeId id() {
-                return me;
-            }
-
-            @Override
-            public Role role() {
-                return role;
-            }
-
-            @Override
-            public Path dataDirectory() {
-                return settings.dataDir();
-            }
-
-            @Override
-            public Connection connect() throws SQLException {
-                return pg.jdbc().open();
-            }
-        };
     }
 
     // ------------------------------------------------------------------ stopping

@@ -59,7 +59,8 @@ final class Observer {
     private long notStreamingSince;
     private int lastReceivedTimeline;
     private int failedStarts;
-    private long startedAt;
+    /** when PostgreSQL was last started (by the loop, or by a long action: pg_rewind) */
+    private volatile long startedAt;
     private volatile Observation.RewindOutcome rewind;
     private volatile long rewindAt;
     private volatile Lsn failedHandover;
@@ -155,9 +156,9 @@ final class Observer {
     private Local observeLocal(LockOwner lock, long now) throws IOException {
         pg.closeSupervisor();
         Local.DataDir dir;
-        if (pg.dataDirEmpty()) {
+        if (pg.data().empty()) {
             dir = Local.DataDir.EMPTY;
-        } else if (pg.isCluster()) {
+        } else if (pg.data().isCluster()) {
             dir = Local.DataDir.CLUSTER;
         } else {
             dir = Local.DataDir.GARBAGE;
@@ -171,13 +172,13 @@ final class Observer {
                 // not streaming: pg_control's timelines can be far behind on a quiet standby; the last timeline it
                 // received (seen while streaming, or in its WAL segment names) is the one it is on
                 status = status.withTimeline(Math.max(status.timeline(), Math.max(lastReceivedTimeline,
-                        pg.newestSegmentTimeline())));
+                        pg.data().newestSegmentTimeline())));
             }
         }
         Optional<ControlData> control = Optional.empty();
         if (!running && dir == Local.DataDir.CLUSTER) {
             try {
-                control = Optional.of(pg.controlData());
+                control = Optional.of(pg.data().controlData());
             } catch (IOException e) {
                 LOG.warn("[{}] pg_controldata failed: {}", name, e.getMessage());
             }
@@ -209,7 +210,7 @@ final class Observer {
             LOG.warn("[{}] PostgreSQL {} after it was started ({} failed start(s) in a row; see its log)", name,
                     running ? "has not accepted connections for " + START_TIMEOUT_S + " s" : "exited", failedStarts);
         }
-        return new Local(dir, running, status, control, pg.hasStandbySignal(), upstream,
+        return new Local(dir, running, status, control, pg.data().hasStandbySignal(), upstream,
                 downSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - downSince),
                 notStreamingSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - notStreamingSince), failedStarts);
     }

@@ -180,7 +180,7 @@ class NodeLifecycleTest {
         // a cluster made by another initdb: another system identifier
         DeadmanSettings s = DeadmanSettings.from(TestConfigs.of(DeadmanComponent.Config.class, n3));
         try (PgNode other = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()))) {
-            other.initdb();
+            other.data().initdb();
         }
         Deadman d3 = c.start(n3);
         NodeId f = id(n3);

@@ -11,9 +11,12 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A TCP proxy that can cut a connection the way a network does: {@link Mode#BLACKHOLE} keeps connections open but
- * drops every byte (like a partition: the peer only sees silence and times out), {@link Mode#RESET} closes every
- * connection and refuses new ones.
+ * A TCP proxy that can cut a connection the way a network does. {@link Mode#BLACKHOLE} is a partition: connections
+ * stay open but nothing gets through, so each side only sees silence and times out; like TCP retransmitting, the
+ * bytes sent meanwhile are held, not lost, and arrive when the link heals ({@link Mode#PASS}) on the connections
+ * their ends have not closed. (Dropping them would break the byte stream in a way no network does: a ZooKeeper client
+ * would keep its connection and silently miss watch events.) {@link Mode#RESET} closes every connection and refuses
+ * new ones.
  */
 public final class FaultProxy implements AutoCloseable {
     public enum Mode {
@@ -47,7 +50,10 @@ public final class FaultProxy implements AutoCloseable {
     }
 
     public void mode(Mode m) {
-        mode = m;
+        synchronized (this) {
+            mode = m;
+            notifyAll();
+        }
         if (m == Mode.RESET) {
             for (Socket s : sockets) {
                 try {
@@ -95,12 +101,12 @@ public final class FaultProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream()) {
                 OutputStream out = to.getOutputStream();
                 int n;
-                while ((n = in.read(buf)) >= 0) {
-                    if (mode == Mode.PASS) {
-                        out.write(buf, 0, n);
-                        out.flush();
+                while (awaitLink() && (n = in.read(buf)) >= 0) {
+                    if (!awaitLink()) {
+                        break;
                     }
-                    // BLACKHOLE: read and drop
+                    out.write(buf, 0, n);
+                    out.flush();
                 }
             } catch (IOException ignored) {
                 // connection ended
@@ -117,6 +123,19 @@ public final class FaultProxy implements AutoCloseable {
         }, "fault-proxy-pump");
         t.setDaemon(true);
         t.start();
+    }
+
+    /** Holds the caller while the link is a black hole; @return false once it is reset or the proxy closed. */
+    private synchronized boolean awaitLink() {
+        while (mode == Mode.BLACKHOLE && !closed) {
+            try {
+                wait(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return mode == Mode.PASS && !closed;
     }
 
     @Override

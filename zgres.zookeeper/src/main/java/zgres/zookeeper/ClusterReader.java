@@ -2,16 +2,23 @@ package zgres.zookeeper;
 
 import java.io.Closeable;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.state.ConnectionStateListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +31,13 @@ import zgres.zookeeper.internal.SnapshotBuilder;
  * {@code /switchover}, {@code /pause}; not {@code /history} or {@code /config}, which grow or are read elsewhere). A
  * znode that cannot be read is logged once (per version) with its path and the reason, and ignored (see
  * {@link SnapshotBuilder}).
+ *
+ * <p>
+ * A {@link CuratorCache} reports a change only when a znode's version differs. A znode deleted and re-created while
+ * we were disconnected (a lock taken over by another node) comes back with the same version 0 and the cache updates
+ * its copy silently. So the reader also compares every cached znode's creating and modifying transaction ids with
+ * those of the last snapshot: after each reconnection and every {@value #CHECK_MS} ms. A missed change is therefore
+ * seen at most that long after the cache has it.
  */
 public final class ClusterReader implements ClusterCache, Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterReader.class);
@@ -38,16 +52,40 @@ public final class ClusterReader implements ClusterCache, Closeable {
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final AtomicReference<ClusterSnapshot> current = new AtomicReference<>(ClusterSnapshot.EMPTY);
     private final List<Consumer<ClusterSnapshot>> listeners = new CopyOnWriteArrayList<>();
-    private final CountDownLatch initialized;
+    /** caches that have not finished their first read */
+    private final AtomicInteger unread;
+    /** opened once the first snapshot of the whole tree is built */
+    private final CountDownLatch initialized = new CountDownLatch(1);
+    private final CuratorFramework client;
+    private final ConnectionStateListener reconnect;
+    private final ScheduledExecutorService checker;
+    /** path to the transaction ids of what the current snapshot was built from */
+    private volatile Map<String, Ids> built = Map.of();
     private long sequence;
+
+    static final long CHECK_MS = 500;
 
     public ClusterReader(CuratorFramework client, ZkPaths paths, String name) {
         this.name = name;
+        this.client = client;
         this.builder = new SnapshotBuilder(paths, name);
         for (String dir : paths.snapshotDirs()) {
             caches.add(CuratorCache.build(client, dir));
         }
-        this.initialized = new CountDownLatch(caches.size());
+        this.unread = new AtomicInteger(caches.size());
+        this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "zgres-cache-check-" + name);
+            t.setDaemon(true);
+            return t;
+        });
+        this.reconnect = (c, newState) -> {
+            if (newState.isConnected()) {
+                // the caches re-read in the background after a reconnection: look a few times as they catch up
+                for (long delay : new long[] {50, 200, 1000}) {
+                    checker.schedule(this::checkForMissedChanges, delay, TimeUnit.MILLISECONDS);
+                }
+            }
+        };
     }
 
     /** Registers a listener called (on a cache's thread, keep it quick) with every new snapshot. */
@@ -68,19 +106,55 @@ public final class ClusterReader implements ClusterCache, Closeable {
         for (CuratorCache c : caches) {
             c.listenable().addListener(CuratorCacheListener.builder()
                     .forAll((type, oldData, data) -> {
-                        if (initialized.getCount() == 0) {
+                        if (unread.get() == 0) {
                             rebuild();
                         }
                     })
                     .forInitialized(() -> {
-                        initialized.countDown();
-                        if (initialized.getCount() == 0) {
-                            rebuild();
+                        if (unread.decrementAndGet() == 0) {
+                            rebuild(); // before anyone waiting for the first snapshot is let go
+                            initialized.countDown();
                         }
                     })
                     .build());
             c.start();
         }
+        client.getConnectionStateListenable().addListener(reconnect);
+        checker.scheduleWithFixedDelay(this::checkForMissedChanges, CHECK_MS, CHECK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Rebuilds the snapshot if a cached znode changed without the cache reporting it (see the class comment). */
+    void checkForMissedChanges() {
+        if (state.get() != State.STARTED || !initialized()) {
+            return;
+        }
+        try {
+            if (!fingerprint(cached()).equals(built)) {
+                LOG.debug("[{}] the cache changed without an event; rebuilding the snapshot", name);
+                rebuild();
+            }
+        } catch (RuntimeException e) {
+            LOG.error("[{}] checking the cache failed: {}", name, e.toString(), e);
+        }
+    }
+
+    private List<ChildData> cached() {
+        List<ChildData> all = new ArrayList<>();
+        for (CuratorCache c : caches) {
+            c.stream().forEach(all::add);
+        }
+        return all;
+    }
+
+    private record Ids(long created, long modified) {
+    }
+
+    private static Map<String, Ids> fingerprint(List<ChildData> all) {
+        Map<String, Ids> f = new HashMap<>(all.size() * 2);
+        for (ChildData d : all) {
+            f.put(d.getPath(), d.getStat() == null ? new Ids(0, 0) : new Ids(d.getStat().getCzxid(), d.getStat().getMzxid()));
+        }
+        return f;
     }
 
     /** Waits for the first full read of the tree. */
@@ -104,10 +178,8 @@ public final class ClusterReader implements ClusterCache, Closeable {
         if (state.get() == State.CLOSED) {
             return current.get();
         }
-        List<org.apache.curator.framework.recipes.cache.ChildData> all = new ArrayList<>();
-        for (CuratorCache c : caches) {
-            c.stream().forEach(all::add);
-        }
+        List<ChildData> all = cached();
+        built = fingerprint(all);
         ClusterSnapshot s = builder.build(all, ++sequence);
         current.set(s);
         for (Consumer<ClusterSnapshot> l : listeners) {
@@ -123,6 +195,8 @@ public final class ClusterReader implements ClusterCache, Closeable {
     @Override
     public void close() {
         if (state.getAndSet(State.CLOSED) != State.CLOSED) {
+            client.getConnectionStateListenable().removeListener(reconnect);
+            checker.shutdownNow();
             caches.forEach(CuratorCache::close);
         }
     }

@@ -72,4 +72,23 @@ class ClusterReaderTest {
             }
         }
     }
+
+    /** What {@code ./zgres ctl} relies on: once {@code awaitInitialized} returns, the snapshot holds the whole tree. */
+    @Test
+    void theFirstSnapshotIsCompleteWhenInitializedReturns() throws Exception {
+        try (TestingServer zk = new TestingServer(true);
+                CuratorFramework c = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryOneTime(100))) {
+            c.start();
+            ZkPaths p = new ZkPaths("/zgres");
+            c.create().creatingParentsIfNeeded().forPath(p.lock("db"), "10.0.0.1:5432".getBytes());
+            c.create().creatingParentsIfNeeded().forPath(p.dbId("db"), "7".getBytes());
+            for (int i = 0; i < 30; i++) {
+                try (ClusterReader r = new ClusterReader(c, p, "test")) {
+                    r.start();
+                    assertThat(r.awaitInitialized(10, TimeUnit.SECONDS)).isTrue();
+                    assertThat(r.snapshot().group("db")).as("the group, read #" + i).isPresent();
+                }
+            }
+        }
+    }
 }

@@ -20,6 +20,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 import zgres.api.config.ConfigValidator;
+import zgres.api.config.ConfigValues;
 import zgres.zookeeper.Znodes;
 
 /**
@@ -188,17 +189,7 @@ public class MetatypeValidator implements ConfigValidator {
     /** Parses {@code key=value} text of the shell into the attribute's type (comma-separated for arrays). */
     static Object parse(Optional<AttributeDefinition> ad, String key, String text) {
         if (ad.isEmpty()) {
-            String t = text.trim();
-            if (t.equals("true") || t.equals("false")) {
-                return Boolean.valueOf(t);
-            }
-            if (t.matches("-?[0-9]{1,9}")) {
-                return Integer.valueOf(t);
-            }
-            if (t.matches("-?[0-9]{10,18}")) {
-                return Long.valueOf(t);
-            }
-            return text;
+            return ConfigValues.guess(text);
         }
         String type = typeName(ad.get().getType());
         if (ad.get().getCardinality() != 0) {

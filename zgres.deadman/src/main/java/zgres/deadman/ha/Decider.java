@@ -2,21 +2,12 @@ package zgres.deadman.ha;
 
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 import zgres.api.ConnInfo;
 import zgres.api.GroupState;
-import zgres.api.Lsn;
 import zgres.api.NodeId;
-import zgres.api.NodePhase;
-import zgres.api.NodeState;
-import zgres.api.PromotionPolicy;
-import zgres.api.Role;
 import zgres.api.Switchover;
 import zgres.api.promotion.PromotionRule;
-import zgres.api.promotion.Ranking;
-import zgres.api.promotion.Refusal;
-import zgres.api.promotion.Request;
 import zgres.deadman.pg.ControlData;
 
 /**
@@ -31,9 +22,11 @@ import zgres.deadman.pg.ControlData;
  */
 public final class Decider {
     private final Policy policy;
+    private final Takeover takeover;
 
     public Decider(Policy policy) {
         this.policy = policy;
+        this.takeover = new Takeover(policy);
     }
 
     public Decision decide(Observation o) {
@@ -172,7 +165,7 @@ public final class Decider {
             case OTHER -> {
                 NodeId m = o.group().master().orElseThrow();
                 Optional<ConnInfo> mc = o.group().masterConn();
-                int masterTimeline = masterTimeline(o);
+                int masterTimeline = o.masterTimeline();
                 boolean olderTimeline = local.dataTimeline() > 0 && masterTimeline > local.dataTimeline();
                 if (wasPrimary || olderTimeline) {
                     String why = wasPrimary ? "this cluster was a primary" : "this cluster's data is on timeline "
@@ -231,7 +224,7 @@ public final class Decider {
         Optional<Switchover> due = o.group().switchover().filter(s -> !s.handover()
                 && !o.now().isBefore(s.scheduledAt()));
         if (due.isPresent()) {
-            return handover(o, due.get());
+            return takeover.handover(o, due.get());
         }
         if (o.group().dbId().isEmpty()) {
             return Decision.of(Action.REGISTER, Situation.BOOTSTRAPPED, "bootstrapped: publishing the group's db-id "
@@ -239,7 +232,7 @@ public final class Decider {
         }
         if (o.replication().isPresent()) {
             Observation.Replication r = o.replication().get();
-            GroupState g = asMaster(o);
+            GroupState g = o.groupAsMaster();
             List<String> published = g.sync().master().equals(o.me().toString()) ? g.sync().standbys() : List.of();
             SyncPlanner.Plan plan = SyncPlanner.plan(policy.syncMode(), policy.syncCount(), o.me(), g,
                     r.standbyNames(), published, r.rows(), r.syncSince());
@@ -259,7 +252,7 @@ public final class Decider {
         Local local = o.local();
         switch (o.lock()) {
             case MINE -> {
-                return promotion(o);
+                return takeover.promotion(o);
             }
             case MINE_STALE -> {
                 return Decision.of(Action.DELETE_STALE_LOCK, Situation.STALE_LOCK, "the lock names us but belongs to an "
@@ -277,7 +270,7 @@ public final class Decider {
                             + m.address() + (local.configuredUpstream().isEmpty() ? "" : " (was "
                                     + local.configuredUpstream() + ")"));
                 }
-                int masterTimeline = masterTimeline(o);
+                int masterTimeline = o.masterTimeline();
                 if (local.notStreamingForMs() > policy.followTimeoutMs() && masterTimeline > local.dataTimeline()) {
                     return Decision.of(Action.REWIND, m, Situation.REWIND_STUCK_STANDBY, "not streaming from "
                             + m.address() + " for " + local.notStreamingForMs() + " ms with data on timeline "
@@ -289,194 +282,16 @@ public final class Decider {
                                 + " (not streaming yet)");
             }
             default -> {
-                Optional<Decision> requested = requested(o);
-                return requested.isPresent() ? requested.get() : election(o);
+                Optional<Decision> requested = takeover.requested(o);
+                return requested.isPresent() ? requested.get() : takeover.election(o);
             }
         }
     }
 
     /**
-     * Holding the lock as a standby: promote, unless what was just read again says otherwise. A handover is promoted
-     * once the old master's final position is replayed (nobody can be further ahead); a manual failover is checked
-     * with the rule (as the shell did); anything else is an election won: a peer that turns out to be ahead gets the
-     * lock instead.
-     */
-    private Decision promotion(Observation o) {
-        Optional<Switchover> request = o.fresh().map(Observation.Fresh::request).orElse(o.group().switchover())
-                .filter(s -> s.candidate().equals(o.me().toString()) && (s.handover() || s.isFailover()));
-        if (request.isPresent() && request.get().handover()) {
-            Switchover s = request.get();
-            if (s.finalLsn().equals(Lsn.ZERO)) {
-                return Decision.of(Action.ABANDON_REQUEST, Situation.HANDOVER_WITHOUT_POSITION, "switchover: the old "
-                        + "master " + s.from() + " released the lock without recording its last position; giving the "
-                        + "lock back so that the most advanced node is elected");
-            }
-            if (o.self().failedHandover().filter(s.finalLsn()::equals).isPresent()) {
-                return Decision.of(Action.ABANDON_REQUEST, Situation.HANDOVER_NOT_CAUGHT_UP, "switchover: did not "
-                        + "receive the old master's last position " + s.finalLsn() + " in time; giving the lock back so "
-                        + "that the most advanced node is elected");
-            }
-            return Decision.of(Action.PROMOTE, Situation.PROMOTE_HANDOVER, "switchover from " + s.from()
-                    + ": promoting once the old master's last position " + s.finalLsn() + " is replayed");
-        }
-        GroupState g = withFreshSelf(o, o.fresh().map(Observation.Fresh::group).orElse(o.group()));
-        PromotionPolicy p = PromotionRule.groupPolicy(g, policy.promotion());
-        if (request.isPresent()) {
-            List<Refusal> refusals = PromotionRule.refusals(o.me(), g, Request.manualFailover(p,
-                    request.get().allowDataLoss()));
-            if (!refusals.isEmpty()) {
-                return Decision.of(Action.ABANDON_REQUEST, Situation.MANUAL_FAILOVER_REFUSED, "manual failover to "
-                        + o.me().address() + " refused: " + refusals.stream().map(Refusal::reason)
-                                .collect(Collectors.joining("; ")) + ": dropping the request, giving the lock back");
-            }
-            return Decision.of(Action.PROMOTE, Situation.PROMOTE_MANUAL, "manual failover: promoting");
-        }
-        Ranking r = PromotionRule.rank(g, Request.election(p, o.lastMasterLsn()));
-        if (r.rankOf(o.me()) < 0) {
-            return Decision.of(Action.RELEASE_LOCK, Situation.NOT_A_CANDIDATE_ANY_MORE, "holding the lock but not a "
-                    + "candidate: " + r.refusal(o.me()).map(Refusal::reason).orElse("?") + ": giving the lock back");
-        }
-        Ranking.Candidate best = r.best().orElseThrow();
-        Lsn mine = o.local().lsn();
-        if (!best.id().equals(o.me()) && best.lsn().isAfter(mine)) {
-            return Decision.of(Action.RELEASE_LOCK, Situation.PEER_AHEAD, "a peer is ahead: " + best.id().address()
-                    + " has LSN " + best.lsn() + " > ours " + mine + ": giving the lock back");
-        }
-        return Decision.of(Action.PROMOTE, Situation.PROMOTE_HOLDING_LOCK, "holding the lock: promoting");
-    }
-
-    /** A handover or a manual failover in progress: its candidate takes the lock, the others leave it time. */
-    private Optional<Decision> requested(Observation o) {
-        Optional<Switchover> sw = o.group().switchover().filter(s -> s.handover() || s.isFailover());
-        if (sw.isEmpty() || sw.get().candidate().isEmpty()) {
-            return Optional.empty();
-        }
-        Switchover s = sw.get();
-        String what = s.handover() ? "switchover from " + s.from() : "manual failover";
-        if (s.candidate().equals(o.me().toString())) {
-            return Optional.of(Decision.of(Action.TAKE_LOCK, Situation.REQUEST_CANDIDATE, what + ": this node is the "
-                    + "candidate, taking the lock" + (s.handover() && !s.finalLsn().equals(Lsn.ZERO)
-                            ? " (the old master's last position is " + s.finalLsn() + ")" : "")));
-        }
-        if (o.lockFreeForMs() < policy.handoverTimeoutMs()) {
-            return Optional.of(Decision.of(Action.WAIT, Situation.REQUEST_IN_PROGRESS, what + " to " + s.candidate()
-                    + " in progress"));
-        }
-        return Optional.empty();
-    }
-
-    /**
-     * A master whose deadman is stopped cleanly hands over to the replica a switchover would choose (no election to
-     * wait for, and the candidate promotes only with the final position), or, when none qualifies or the group is
-     * paused, just releases the lock after PostgreSQL stopped.
+     * What a master does when its deadman stops cleanly (see {@link Takeover#onStop}).
      */
     public Decision onStop(Observation o) {
-        if (o.group().paused()) {
-            return Decision.of(Action.NONE, Situation.STOP_RELEASE, "the group is paused: releasing the lock without "
-                    + "handing over");
-        }
-        Ranking r = PromotionRule.rank(asMaster(o), switchoverRequest(o));
-        if (r.best().isEmpty()) {
-            return Decision.of(Action.NONE, Situation.STOP_RELEASE, "no replica to hand over to (" + excluded(r)
-                    + "): releasing the lock, the group elects");
-        }
-        NodeId candidate = r.best().get().id();
-        return Decision.of(Action.HANDOVER, candidate, Situation.STOP_HANDOVER, "stopping: handing over to the best "
-                + "replica " + candidate.address());
-    }
-
-    /** The master's side of a switchover: check the candidate, then hand over (or give up with the reason). */
-    private Decision handover(Observation o, Switchover s) {
-        GroupState g = asMaster(o);
-        Request request = switchoverRequest(o);
-        NodeId candidate;
-        if (!s.candidate().isEmpty()) {
-            candidate = NodeId.parse(s.candidate());
-        } else {
-            Ranking r = PromotionRule.rank(g, request);
-            if (r.best().isEmpty()) {
-                return Decision.of(Action.CANCEL_SWITCHOVER, Situation.SWITCHOVER_REFUSED, "switchover: no healthy "
-                        + "replica to hand over to (" + excluded(r) + ")");
-            }
-            candidate = r.best().get().id();
-        }
-        Optional<Refusal> refusal = PromotionRule.refusal(candidate, g, request);
-        if (refusal.isPresent()) {
-            return Decision.of(Action.CANCEL_SWITCHOVER, candidate, Situation.SWITCHOVER_REFUSED, "switchover to "
-                    + candidate.address() + " refused: " + refusal.get().reason());
-        }
-        return Decision.of(Action.HANDOVER, candidate, Situation.SWITCHOVER_DUE, "switchover requested: handing over "
-                + "to " + candidate.address());
-    }
-
-    /** What a replica must satisfy to take over from this master now: its position, its timeline, the group policy. */
-    private Request switchoverRequest(Observation o) {
-        return Request.switchover(PromotionRule.groupPolicy(o.group(), policy.promotion()), o.local().lsn(),
-                o.local().timeline());
-    }
-
-    private Decision election(Observation o) {
-        if (o.group().paused()) {
-            return Decision.of(Action.WAIT, Situation.PAUSED, "lock free but the group is paused: no automatic failover");
-        }
-        GroupState g = withFreshSelf(o, o.group());
-        Ranking r = PromotionRule.rank(g, Request.election(PromotionRule.groupPolicy(g, policy.promotion()),
-                o.lastMasterLsn()));
-        int myRank = r.rankOf(o.me());
-        if (myRank < 0) {
-            return Decision.of(Action.WAIT, Situation.ELECTION_NOT_A_CANDIDATE, "lock free; not a candidate: "
-                    + r.refusal(o.me()).map(Refusal::toString).orElse("?"));
-        }
-        if (o.lockFreeForMs() < policy.electionDelayMs()) {
-            return Decision.of(Action.WAIT, Situation.ELECTION_DELAY, "lock free for " + o.lockFreeForMs() + " ms: "
-                    + "publishing fresh positions for " + policy.electionDelayMs() + " ms before the election");
-        }
-        // candidates ranked above us that did not take the lock within the election timeout are skipped
-        long overdue = (o.lockFreeForMs() - policy.electionDelayMs()) / Math.max(1, policy.electionTimeoutMs());
-        String peers = r.ranked().stream().map(Ranking.Candidate::toString).collect(Collectors.joining(", "));
-        String others = r.excluded().isEmpty() ? "" : "; not candidates: " + excluded(r);
-        if (myRank == 0) {
-            return Decision.of(Action.TAKE_LOCK, Situation.ELECTION_BEST, "lock free; best candidate by received LSN "
-                    + o.local().lsn() + " (candidates: " + peers + others + ")");
-        }
-        if (myRank <= overdue) {
-            return Decision.of(Action.TAKE_LOCK, Situation.ELECTION_OVERDUE, "lock free for " + o.lockFreeForMs()
-                    + " ms and the " + myRank + " better candidate(s) did not take it: taking it (candidates: " + peers
-                    + others + ")");
-        }
-        return Decision.of(Action.WAIT, Situation.ELECTION_OTHER_BEST, "lock free; best candidate is "
-                + r.ranked().get(0) + ", we rank " + (myRank + 1));
-    }
-
-    private static String excluded(Ranking r) {
-        return r.excluded().isEmpty() ? "it has no replica" : r.excluded().stream().map(Refusal::toString)
-                .collect(Collectors.joining("; "));
-    }
-
-    /**
-     * The group with this node as it is now (its published state may be a cycle old): a standby with its fresh
-     * positions, its tags and the problems it published; healthy (with a /conn) when it has none.
-     */
-    static GroupState withFreshSelf(Observation o, GroupState g) {
-        Local l = o.local();
-        NodeState published = g.state(o.me()).orElse(null);
-        NodeState me = new NodeState(o.me(), Role.REPLICA, l.status().streaming() ? NodePhase.STREAMING
-                : NodePhase.RUNNING, l.configuredUpstream(), o.self().problems(), l.timeline(), l.status().receiveLsn(),
-                l.status().replayLsn(), Lsn.ZERO, l.status().lagBytes(), l.systemId(), o.tags(), o.group().paused(),
-                published == null ? java.util.Map.of() : published.plugins(), java.util.Map.of(), o.now());
-        Optional<ConnInfo> conn = o.self().problems().isEmpty() ? Optional.of(new ConnInfo(o.me().host(),
-                o.me().port(), "postgres", o.tags().zone())) : Optional.empty();
-        return g.withNode(me, conn);
-    }
-
-    /** The group as its master sees it: the lock is ours even if the snapshot has not caught up yet. */
-    static GroupState asMaster(Observation o) {
-        return o.group().master().filter(o.me()::equals).isPresent() ? o.group() : o.group().withMaster(o.me());
-    }
-
-    /** @return the master's timeline as it publishes it, else the group's */
-    static int masterTimeline(Observation o) {
-        return Math.max(o.group().master().flatMap(o.group()::state).map(NodeState::timeline).orElse(0),
-                (int) o.group().timeline());
+        return takeover.onStop(o);
     }
 }

@@ -5,9 +5,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import zgres.api.ConnInfo;
 import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
+import zgres.api.NodePhase;
+import zgres.api.NodeState;
+import zgres.api.Role;
 import zgres.api.Switchover;
 import zgres.api.Tags;
 
@@ -91,5 +95,32 @@ public record Observation(NodeId me, Tags tags, GroupState group, LockOwner lock
     public Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected, boolean leaseValid,
             Local local, Lsn lastMasterLsn, long lockFreeForMs) {
         this(me, tags, group, lock, connected, leaseValid, local, lastMasterLsn, lockFreeForMs, Instant.now());
+    }
+
+    /**
+     * The group with this node as it is now (its published state may be a cycle old): a standby with its fresh
+     * positions, its tags and the problems it published; healthy (with a /conn) when it has none.
+     */
+    public GroupState withFreshSelf(GroupState g) {
+        Local l = local;
+        NodeState published = g.state(me).orElse(null);
+        NodeState fresh = new NodeState(me, Role.REPLICA, l.status().streaming() ? NodePhase.STREAMING
+                : NodePhase.RUNNING, l.configuredUpstream(), self.problems(), l.timeline(), l.status().receiveLsn(),
+                l.status().replayLsn(), Lsn.ZERO, l.status().lagBytes(), l.systemId(), tags, group.paused(),
+                published == null ? Map.of() : published.plugins(), Map.of(), now);
+        Optional<ConnInfo> conn = self.problems().isEmpty() ? Optional.of(new ConnInfo(me.host(),
+                me.port(), "postgres", tags.zone())) : Optional.empty();
+        return g.withNode(fresh, conn);
+    }
+
+    /** The group as its master sees it: the lock is ours even if the snapshot has not caught up yet. */
+    public GroupState groupAsMaster() {
+        return group.master().filter(me::equals).isPresent() ? group : group.withMaster(me);
+    }
+
+    /** @return the master's timeline as it publishes it, else the group's */
+    public int masterTimeline() {
+        return Math.max(group.master().flatMap(group::state).map(NodeState::timeline).orElse(0),
+                (int) group.timeline());
     }
 }

@@ -7,13 +7,10 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +34,8 @@ public final class PgNode implements AutoCloseable {
     private final Spec spec;
     private final PgTools tools;
     private final Path runDir;
-    private final Path passfile;
+    private final Libpq libpq;
+    private final DataDirectory data;
     private final Path script;
     private final LocalConnection jdbc;
     private volatile Supervisor supervisor;
@@ -46,7 +44,6 @@ public final class PgNode implements AutoCloseable {
         this.spec = spec;
         this.tools = tools;
         this.runDir = spec.dataDir().toAbsolutePath().resolveSibling(spec.dataDir().getFileName() + ".zgres");
-        this.passfile = runDir.resolve("pgpass");
         this.script = runDir.resolve("supervisor.pl");
         this.jdbc = new LocalConnection(spec.host(), spec.port(), spec.dbname(), spec.superuser(),
                 spec.superuserPassword());
@@ -57,7 +54,8 @@ public final class PgNode implements AutoCloseable {
             }
             Files.write(script, in.readAllBytes());
         }
-        writePassfile();
+        this.libpq = new Libpq(spec, tools, runDir.resolve("pgpass"));
+        this.data = new DataDirectory(spec, tools, runDir, libpq);
     }
 
     public Spec spec() {
@@ -72,6 +70,16 @@ public final class PgNode implements AutoCloseable {
         return spec.dataDir();
     }
 
+    /** @return the data directory and the files in it */
+    public DataDirectory data() {
+        return data;
+    }
+
+    /** @return connection strings to other nodes and the passfile they use */
+    public Libpq libpq() {
+        return libpq;
+    }
+
     public LocalConnection jdbc() {
         return jdbc;
     }
@@ -82,161 +90,16 @@ public final class PgNode implements AutoCloseable {
 
     // ------------------------------------------------------------------ data directory
 
-    /** @return true when the data directory is missing or empty */
-    public boolean dataDirEmpty() throws IOException {
-        Path d = spec.dataDir();
-        if (!Files.exists(d)) {
-            return true;
-        }
-        try (Stream<Path> s = Files.list(d)) {
-            return s.findAny().isEmpty();
-        }
-    }
-
-    /** @return true when the data directory holds a PostgreSQL cluster */
-    public boolean isCluster() {
-        return Files.isRegularFile(spec.dataDir().resolve("PG_VERSION"))
-                && Files.isRegularFile(spec.dataDir().resolve("global/pg_control"));
-    }
-
-    public boolean hasStandbySignal() {
-        return Files.exists(spec.dataDir().resolve("standby.signal"));
-    }
-
-    /**
-     * @return the newest timeline in the names of the WAL segments in {@code pg_wal} (0 when none): the timeline a
-     *         standby last received WAL on, even when it does not stream now
-     */
-    public int newestSegmentTimeline() {
-        try (Stream<Path> s = Files.list(spec.dataDir().resolve("pg_wal"))) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("[0-9A-F]{24}"))
-                    .mapToInt(n -> Integer.parseInt(n.substring(0, 8), 16)).max().orElse(0);
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
-    }
-
-    public ControlData controlData() throws IOException {
-        return ControlData.read(tools, spec.dataDir());
-    }
-
-    /** @return the latest checkpoint's location (read from pg_control directly when possible) */
-    public zgres.api.Lsn checkpointLsn() throws IOException {
-        return ControlData.checkpointLsn(tools, spec.dataDir());
-    }
-
-    /** @return the shutdown checkpoint's location once a stopping primary has written it (see ControlData) */
-    public java.util.Optional<zgres.api.Lsn> shutdownCheckpoint() {
-        return ControlData.shutdownCheckpoint(spec.dataDir());
-    }
-
     /** Deletes the data directory's contents (never while PostgreSQL runs). */
     public void wipe() throws IOException {
         if (running()) {
             throw new IllegalStateException("refusing to delete " + spec.dataDir() + " while PostgreSQL runs");
         }
         killStrayPostmaster();
-        Path d = spec.dataDir();
-        if (Files.exists(d)) {
-            try (Stream<Path> s = Files.walk(d)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    if (!p.equals(d)) {
-                        Files.delete(p);
-                    }
-                }
-            }
-        }
-        LOG.warn("[{}] deleted the contents of {}", spec.name(), d);
-    }
-
-    private void writePassfile() throws IOException {
-        StringBuilder sb = new StringBuilder();
-        if (!spec.replicationPassword().isEmpty()) {
-            sb.append("*:*:*:").append(escapePass(spec.replicationUser())).append(':')
-                    .append(escapePass(spec.replicationPassword())).append('\n');
-        }
-        if (!spec.superuserPassword().isEmpty()) {
-            sb.append("*:*:*:").append(escapePass(spec.superuser())).append(':')
-                    .append(escapePass(spec.superuserPassword())).append('\n');
-        }
-        tools.writeFile(passfile, sb.toString(), "rw-------");
-    }
-
-    private static String escapePass(String s) {
-        return s.replace("\\", "\\\\").replace(":", "\\:");
-    }
-
-    private Map<String, String> env() {
-        return Map.of("PGPASSFILE", passfile.toString(), "LC_ALL", "C", "PGCONNECT_TIMEOUT", "5");
-    }
-
-    /** libpq connection string to another node, authenticating through the passfile. */
-    public String conninfo(ConnInfo to, String user, boolean replication) {
-        StringBuilder sb = new StringBuilder();
-        sb.append("host=").append(q(to.host())).append(" port=").append(to.port()).append(" user=").append(q(user))
-                .append(" passfile=").append(q(passfile.toString())).append(" connect_timeout=3")
-                .append(" keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3");
-        if (replication) {
-            sb.append(" application_name=").append(q(spec.name()));
-        } else {
-            sb.append(" dbname=").append(q(to.dbname()));
-        }
-        return sb.toString();
-    }
-
-    private static String q(String v) {
-        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'";
+        data.deleteContents();
     }
 
     // ------------------------------------------------------------------ creating a cluster
-
-    /** {@code initdb} (with checksums, so that pg_rewind works) and the zgres settings. */
-    public void initdb() throws IOException {
-        tools.createDirectory(spec.dataDir(), "rwx------");
-        String method = spec.superuserPassword().isEmpty() ? "trust" : "scram-sha-256";
-        List<String> args = new ArrayList<>(List.of("-D", spec.dataDir().toString(), "-U", spec.superuser(),
-                "--data-checksums", "-E", "UTF8", "--locale=C", "--auth-local=trust", "--auth-host=" + method));
-        Path pw = runDir.resolve("initdb.pw");
-        if (!spec.superuserPassword().isEmpty()) {
-            tools.writeFile(pw, spec.superuserPassword() + "\n", "rw-------");
-            args.add("--pwfile=" + pw);
-        }
-        try {
-            Exec.Result r = tools.run(Duration.ofMinutes(5), Map.of("LC_ALL", "C"), "initdb",
-                    args.toArray(String[]::new));
-            if (!r.ok()) {
-                throw new IOException(r.describe());
-            }
-        } finally {
-            Files.deleteIfExists(pw);
-        }
-        StringBuilder conf = new StringBuilder(Files.readString(spec.dataDir().resolve("postgresql.conf")));
-        conf.append("\n# ---- zgres (node identity - port, listen_addresses, cluster_name - is on the command line)\n");
-        for (String p : List.of("wal_level = replica", "hot_standby = on", "wal_log_hints = on",
-                "max_wal_senders = 10", "max_replication_slots = 10", "wal_keep_size = '256MB'",
-                "hot_standby_feedback = on", "wal_receiver_status_interval = '1s'", "wal_sender_timeout = '15s'",
-                "wal_receiver_timeout = '15s'", "wal_retrieve_retry_interval = '500ms'",
-                "log_line_prefix = '%m [%p] %q%u@%d '", "logging_collector = off",
-                // after a crash PostgreSQL fsyncs every file of the data directory before recovery: one syncfs()
-                // instead takes milliseconds rather than seconds, and the crashed master is back that much sooner
-                "recovery_init_sync_method = syncfs")) {
-            conf.append(p).append('\n');
-        }
-        for (String p : spec.parameters()) {
-            conf.append(p).append('\n');
-        }
-        tools.writeFile(spec.dataDir().resolve("postgresql.conf"), conf.toString(), "rw-------");
-        StringBuilder hba = new StringBuilder(Files.readString(spec.dataDir().resolve("pg_hba.conf")));
-        hba.append("\n# ---- zgres\n");
-        String replMethod = spec.replicationPassword().isEmpty() ? "trust" : "scram-sha-256";
-        hba.append("host replication ").append(spec.replicationUser()).append(" all ").append(replMethod).append('\n');
-        hba.append("host all all all ").append(method).append('\n');
-        for (String h : spec.hba()) {
-            hba.append(h).append('\n');
-        }
-        tools.writeFile(spec.dataDir().resolve("pg_hba.conf"), hba.toString(), "rw-------");
-        LOG.info("[{}] initdb done in {}", spec.name(), spec.dataDir());
-    }
 
     /** Creates the replication role on a freshly bootstrapped master. */
     public void createReplicationRole() throws SQLException {
@@ -251,8 +114,8 @@ public final class PgNode implements AutoCloseable {
     /** Clones the cluster from another node with {@code pg_basebackup} (streaming the WAL it needs). */
     public void basebackup(ConnInfo from) throws IOException {
         tools.createDirectory(spec.dataDir(), "rwx------");
-        Exec.Result r = tools.run(Duration.ofHours(6), env(), "pg_basebackup", "-D", spec.dataDir().toString(),
-                "-d", conninfo(from, spec.replicationUser(), true), "-X", "stream", "-c", "fast", "--no-password");
+        Exec.Result r = tools.run(Duration.ofHours(6), libpq.env(), "pg_basebackup", "-D", spec.dataDir().toString(),
+                "-d", libpq.conninfo(from, spec.replicationUser(), true), "-X", "stream", "-c", "fast", "--no-password");
         if (!r.ok()) {
             throw new IOException(r.describe());
         }
@@ -278,8 +141,8 @@ public final class PgNode implements AutoCloseable {
         try {
             killStrayPostmaster();
             Files.deleteIfExists(spec.dataDir().resolve("standby.signal"));
-            r = tools.run(Duration.ofHours(2), env(), "pg_rewind", "--target-pgdata=" + spec.dataDir(),
-                    "--source-server=" + conninfo(source, spec.superuser(), false));
+            r = tools.run(Duration.ofHours(2), libpq.env(), "pg_rewind", "--target-pgdata=" + spec.dataDir(),
+                    "--source-server=" + libpq.conninfo(source, spec.superuser(), false));
         } catch (IOException e) {
             throw new RewindFailure(RewindFailure.Kind.FAILED, e.getMessage(), e);
         }
@@ -308,17 +171,9 @@ public final class PgNode implements AutoCloseable {
         }
     }
 
-    /** Makes the stopped cluster a standby of {@code upstream} (or of nobody yet). */
-    public void configureStandby(Optional<ConnInfo> upstream) throws IOException {
-        tools.writeFile(spec.dataDir().resolve("standby.signal"), "", "rw-------");
-        AutoConf.update(tools, spec.dataDir(), Map.of("primary_conninfo",
-                upstream.map(u -> conninfo(u, spec.replicationUser(), true)).orElse(""),
-                "recovery_target_timeline", "latest"));
-    }
-
     /** Points a running standby at another upstream: PostgreSQL reloads primary_conninfo without a restart. */
     public void repoint(ConnInfo upstream) throws SQLException {
-        jdbc.execute("ALTER SYSTEM SET primary_conninfo = " + AutoConf.quote(conninfo(upstream,
+        jdbc.execute("ALTER SYSTEM SET primary_conninfo = " + AutoConf.quote(libpq.conninfo(upstream,
                 spec.replicationUser(), true)), 10);
         jdbc.execute("SELECT pg_reload_conf()", 10);
     }
@@ -327,32 +182,10 @@ public final class PgNode implements AutoCloseable {
     public String configuredUpstream() {
         try {
             String ci = jdbc.queryOne("SELECT current_setting('primary_conninfo')", 5);
-            return upstreamOf(ci);
+            return Libpq.upstreamOf(ci);
         } catch (SQLException e) {
             return "";
         }
-    }
-
-    static String upstreamOf(String conninfo) {
-        if (conninfo == null || conninfo.isBlank()) {
-            return "";
-        }
-        String host = field(conninfo, "host");
-        String port = field(conninfo, "port");
-        return host.isEmpty() ? "" : host + ":" + (port.isEmpty() ? "5432" : port);
-    }
-
-    private static String field(String conninfo, String key) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|\\s)" + key
-                + "\\s*=\\s*('(?:[^'\\\\]|\\\\.)*'|\\S+)").matcher(conninfo);
-        if (!m.find()) {
-            return "";
-        }
-        String v = m.group(1);
-        if (v.startsWith("'")) {
-            v = v.substring(1, v.length() - 1).replace("\\'", "'").replace("\\\\", "\\");
-        }
-        return v;
     }
 
     // ------------------------------------------------------------------ running
@@ -381,7 +214,7 @@ public final class PgNode implements AutoCloseable {
         if (running()) {
             throw new IllegalStateException("PostgreSQL already runs");
         }
-        if (!hasStandbySignal() && armedDeadline.isEmpty()) {
+        if (!data.hasStandbySignal() && armedDeadline.isEmpty()) {
             throw new IllegalStateException("refusing to start a primary without a lease");
         }
         killStrayPostmaster();
@@ -389,7 +222,7 @@ public final class PgNode implements AutoCloseable {
         supervisor = Supervisor.start(spec.name(), script, tools.user(), spec.logFile(), armedDeadline,
                 postgresCommand(), events);
         LOG.info("[{}] started PostgreSQL (pid {}) as {}{}", spec.name(), supervisor.postmasterPid(),
-                hasStandbySignal() ? "standby" : "primary", armedDeadline.isPresent() ? ", dead man's switch armed"
+                data.hasStandbySignal() ? "standby" : "primary", armedDeadline.isPresent() ? ", dead man's switch armed"
                         : "");
         return supervisor;
     }

@@ -64,12 +64,12 @@ public final class Provisioner {
         phase.accept(NodePhase.INITDB);
         actions.start("initdb", () -> {
             try {
-                pg.initdb();
+                pg.data().initdb();
             } catch (Exception e) {
                 LOG.error("[{}] bootstrap failed: {}; releasing the lock", name, e.getMessage());
                 pg.fence("bootstrap failed");
                 lease.release("bootstrap failed");
-                if (pg.isCluster() || !pg.dataDirEmpty()) {
+                if (pg.data().isCluster() || !pg.data().empty()) {
                     pg.wipe();
                 }
                 phase.accept(NodePhase.STOPPED);
@@ -117,7 +117,7 @@ public final class Provisioner {
         actions.start("pg_basebackup from " + from.address(), () -> {
             try {
                 pg.basebackup(from);
-                pg.configureStandby(Optional.of(from));
+                pg.data().configureStandby(Optional.of(from));
             } catch (Exception e) {
                 LOG.error("[{}] pg_basebackup from {} failed: {}", name, from.address(), e.getMessage());
                 pg.wipe();

@@ -89,7 +89,7 @@ public final class SwitchoverCoordinator {
         Optional<Lsn> early = Optional.empty();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (early.isEmpty() && pg.running() && System.nanoTime() < deadline) {
-            early = pg.shutdownCheckpoint();
+            early = pg.data().shutdownCheckpoint();
             if (early.isEmpty()) {
                 Thread.sleep(5);
             }
@@ -102,7 +102,7 @@ public final class SwitchoverCoordinator {
             pg.awaitStop(30_000);
         } else {
             pg.awaitStop(30_000);
-            last = pg.checkpointLsn();
+            last = pg.data().checkpointLsn();
             release(s.handingOver(me.toString(), to.toString(), last), to);
         }
         phase.accept(NodePhase.STOPPED);

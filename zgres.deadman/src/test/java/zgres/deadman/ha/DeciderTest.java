@@ -17,7 +17,6 @@ import zgres.api.Lsn;
 import zgres.api.NodeId;
 import zgres.api.NodePhase;
 import zgres.api.NodeState;
-import zgres.api.SyncMode;
 import zgres.api.Role;
 import zgres.api.SyncState;
 import zgres.api.Tags;

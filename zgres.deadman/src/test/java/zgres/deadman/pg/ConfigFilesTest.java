@@ -38,9 +38,9 @@ class ConfigFilesTest {
 
     @Test
     void theUpstreamOfAConninfoIsItsHostAndPort() {
-        assertThat(PgNode.upstreamOf("host='10.0.0.2' port=5433 user='replicator' passfile='/x/y'"))
+        assertThat(Libpq.upstreamOf("host='10.0.0.2' port=5433 user='replicator' passfile='/x/y'"))
                 .isEqualTo("10.0.0.2:5433");
-        assertThat(PgNode.upstreamOf("user=a host=h")).isEqualTo("h:5432");
-        assertThat(PgNode.upstreamOf("")).isEmpty();
+        assertThat(Libpq.upstreamOf("user=a host=h")).isEqualTo("h:5432");
+        assertThat(Libpq.upstreamOf("")).isEmpty();
     }
 }

@@ -26,6 +26,7 @@ import zgres.api.GroupName;
 import zgres.api.GroupState;
 import zgres.api.NodeState;
 import zgres.api.config.ConfigValidator;
+import zgres.api.config.ConfigValues;
 import zgres.zookeeper.ClusterCache;
 import zgres.zookeeper.Coordination;
 import zgres.zookeeper.ZkPaths;
@@ -162,7 +163,7 @@ public class ConfigCommands {
                 int eq = as.indexOf('=');
                 String key = as.substring(0, eq).trim();
                 String text = as.substring(eq + 1);
-                props.put(key, described ? v.parse(sp[1], key, text).orElse(text) : guess(text));
+                props.put(key, described ? v.parse(sp[1], key, text).orElse(text) : ConfigValues.guess(text));
             }
             if (described) {
                 List<String> errors = v.validate(sp[1], props, false);
@@ -259,20 +260,5 @@ public class ConfigCommands {
         long skewed = versions.values().stream().filter(v -> v.size() > 1).count();
         return t + (skewed == 0 ? "\nno version skew" : "\n* version skew: " + versions.entrySet().stream()
                 .filter(e -> e.getValue().size() > 1).map(e -> e.getKey() + " " + e.getValue()).toList());
-    }
-
-    /** The value of {@code key=text} when no bundle here describes the key: a boolean, an integer, else the text. */
-    static Object guess(String text) {
-        String t = text.trim();
-        if (t.equals("true") || t.equals("false")) {
-            return Boolean.valueOf(t);
-        }
-        if (t.matches("-?[0-9]{1,9}")) {
-            return Integer.valueOf(t);
-        }
-        if (t.matches("-?[0-9]{10,18}")) {
-            return Long.valueOf(t);
-        }
-        return text;
     }
 }

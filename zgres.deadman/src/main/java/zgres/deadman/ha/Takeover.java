@@ -1,0 +1,187 @@
+package zgres.deadman.ha;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import zgres.api.GroupState;
+import zgres.api.Lsn;
+import zgres.api.NodeId;
+import zgres.api.PromotionPolicy;
+import zgres.api.Switchover;
+import zgres.api.promotion.PromotionRule;
+import zgres.api.promotion.Ranking;
+import zgres.api.promotion.Refusal;
+import zgres.api.promotion.Request;
+
+/**
+ * The situations where the master changes, for {@link Decider}: an election while the lock is free, a requested
+ * handover or manual failover, the master's side of a switchover, the promotion of a standby that holds the lock, and
+ * the handover of a master whose deadman stops. Who may take over is always the one {@link PromotionRule}; pure, like
+ * the decider.
+ */
+final class Takeover {
+    private final Policy policy;
+
+    Takeover(Policy policy) {
+        this.policy = policy;
+    }
+
+    /**
+     * Holding the lock as a standby: promote, unless what was just read again says otherwise. A handover is promoted
+     * once the old master's final position is replayed (nobody can be further ahead); a manual failover is checked
+     * with the rule (as the shell did); anything else is an election won: a peer that turns out to be ahead gets the
+     * lock instead.
+     */
+    Decision promotion(Observation o) {
+        Optional<Switchover> request = o.fresh().map(Observation.Fresh::request).orElse(o.group().switchover())
+                .filter(s -> s.candidate().equals(o.me().toString()) && (s.handover() || s.isFailover()));
+        if (request.isPresent() && request.get().handover()) {
+            Switchover s = request.get();
+            if (s.finalLsn().equals(Lsn.ZERO)) {
+                return Decision.of(Action.ABANDON_REQUEST, Situation.HANDOVER_WITHOUT_POSITION, "switchover: the old "
+                        + "master " + s.from() + " released the lock without recording its last position; giving the "
+                        + "lock back so that the most advanced node is elected");
+            }
+            if (o.self().failedHandover().filter(s.finalLsn()::equals).isPresent()) {
+                return Decision.of(Action.ABANDON_REQUEST, Situation.HANDOVER_NOT_CAUGHT_UP, "switchover: did not "
+                        + "receive the old master's last position " + s.finalLsn() + " in time; giving the lock back so "
+                        + "that the most advanced node is elected");
+            }
+            return Decision.of(Action.PROMOTE, Situation.PROMOTE_HANDOVER, "switchover from " + s.from()
+                    + ": promoting once the old master's last position " + s.finalLsn() + " is replayed");
+        }
+        GroupState g = o.withFreshSelf(o.fresh().map(Observation.Fresh::group).orElse(o.group()));
+        PromotionPolicy p = PromotionRule.groupPolicy(g, policy.promotion());
+        if (request.isPresent()) {
+            List<Refusal> refusals = PromotionRule.refusals(o.me(), g, Request.manualFailover(p,
+                    request.get().allowDataLoss()));
+            if (!refusals.isEmpty()) {
+                return Decision.of(Action.ABANDON_REQUEST, Situation.MANUAL_FAILOVER_REFUSED, "manual failover to "
+                        + o.me().address() + " refused: " + refusals.stream().map(Refusal::reason)
+                                .collect(Collectors.joining("; ")) + ": dropping the request, giving the lock back");
+            }
+            return Decision.of(Action.PROMOTE, Situation.PROMOTE_MANUAL, "manual failover: promoting");
+        }
+        Ranking r = PromotionRule.rank(g, Request.election(p, o.lastMasterLsn()));
+        if (r.rankOf(o.me()) < 0) {
+            return Decision.of(Action.RELEASE_LOCK, Situation.NOT_A_CANDIDATE_ANY_MORE, "holding the lock but not a "
+                    + "candidate: " + r.refusal(o.me()).map(Refusal::reason).orElse("?") + ": giving the lock back");
+        }
+        Ranking.Candidate best = r.best().orElseThrow();
+        Lsn mine = o.local().lsn();
+        if (!best.id().equals(o.me()) && best.lsn().isAfter(mine)) {
+            return Decision.of(Action.RELEASE_LOCK, Situation.PEER_AHEAD, "a peer is ahead: " + best.id().address()
+                    + " has LSN " + best.lsn() + " > ours " + mine + ": giving the lock back");
+        }
+        return Decision.of(Action.PROMOTE, Situation.PROMOTE_HOLDING_LOCK, "holding the lock: promoting");
+    }
+
+    /** A handover or a manual failover in progress: its candidate takes the lock, the others leave it time. */
+    Optional<Decision> requested(Observation o) {
+        Optional<Switchover> sw = o.group().switchover().filter(s -> s.handover() || s.isFailover());
+        if (sw.isEmpty() || sw.get().candidate().isEmpty()) {
+            return Optional.empty();
+        }
+        Switchover s = sw.get();
+        String what = s.handover() ? "switchover from " + s.from() : "manual failover";
+        if (s.candidate().equals(o.me().toString())) {
+            return Optional.of(Decision.of(Action.TAKE_LOCK, Situation.REQUEST_CANDIDATE, what + ": this node is the "
+                    + "candidate, taking the lock" + (s.handover() && !s.finalLsn().equals(Lsn.ZERO)
+                            ? " (the old master's last position is " + s.finalLsn() + ")" : "")));
+        }
+        if (o.lockFreeForMs() < policy.handoverTimeoutMs()) {
+            return Optional.of(Decision.of(Action.WAIT, Situation.REQUEST_IN_PROGRESS, what + " to " + s.candidate()
+                    + " in progress"));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * A master whose deadman is stopped cleanly hands over to the replica a switchover would choose (no election to
+     * wait for, and the candidate promotes only with the final position), or, when none qualifies or the group is
+     * paused, just releases the lock after PostgreSQL stopped.
+     */
+    Decision onStop(Observation o) {
+        if (o.group().paused()) {
+            return Decision.of(Action.NONE, Situation.STOP_RELEASE, "the group is paused: releasing the lock without "
+                    + "handing over");
+        }
+        Ranking r = PromotionRule.rank(o.groupAsMaster(), switchoverRequest(o));
+        if (r.best().isEmpty()) {
+            return Decision.of(Action.NONE, Situation.STOP_RELEASE, "no replica to hand over to (" + excluded(r)
+                    + "): releasing the lock, the group elects");
+        }
+        NodeId candidate = r.best().get().id();
+        return Decision.of(Action.HANDOVER, candidate, Situation.STOP_HANDOVER, "stopping: handing over to the best "
+                + "replica " + candidate.address());
+    }
+
+    /** The master's side of a switchover: check the candidate, then hand over (or give up with the reason). */
+    Decision handover(Observation o, Switchover s) {
+        GroupState g = o.groupAsMaster();
+        Request request = switchoverRequest(o);
+        NodeId candidate;
+        if (!s.candidate().isEmpty()) {
+            candidate = NodeId.parse(s.candidate());
+        } else {
+            Ranking r = PromotionRule.rank(g, request);
+            if (r.best().isEmpty()) {
+                return Decision.of(Action.CANCEL_SWITCHOVER, Situation.SWITCHOVER_REFUSED, "switchover: no healthy "
+                        + "replica to hand over to (" + excluded(r) + ")");
+            }
+            candidate = r.best().get().id();
+        }
+        Optional<Refusal> refusal = PromotionRule.refusal(candidate, g, request);
+        if (refusal.isPresent()) {
+            return Decision.of(Action.CANCEL_SWITCHOVER, candidate, Situation.SWITCHOVER_REFUSED, "switchover to "
+                    + candidate.address() + " refused: " + refusal.get().reason());
+        }
+        return Decision.of(Action.HANDOVER, candidate, Situation.SWITCHOVER_DUE, "switchover requested: handing over "
+                + "to " + candidate.address());
+    }
+
+    /** What a replica must satisfy to take over from this master now: its position, its timeline, the group policy. */
+    private Request switchoverRequest(Observation o) {
+        return Request.switchover(PromotionRule.groupPolicy(o.group(), policy.promotion()), o.local().lsn(),
+                o.local().timeline());
+    }
+
+    Decision election(Observation o) {
+        if (o.group().paused()) {
+            return Decision.of(Action.WAIT, Situation.PAUSED, "lock free but the group is paused: no automatic failover");
+        }
+        GroupState g = o.withFreshSelf(o.group());
+        Ranking r = PromotionRule.rank(g, Request.election(PromotionRule.groupPolicy(g, policy.promotion()),
+                o.lastMasterLsn()));
+        int myRank = r.rankOf(o.me());
+        if (myRank < 0) {
+            return Decision.of(Action.WAIT, Situation.ELECTION_NOT_A_CANDIDATE, "lock free; not a candidate: "
+                    + r.refusal(o.me()).map(Refusal::toString).orElse("?"));
+        }
+        if (o.lockFreeForMs() < policy.electionDelayMs()) {
+            return Decision.of(Action.WAIT, Situation.ELECTION_DELAY, "lock free for " + o.lockFreeForMs() + " ms: "
+                    + "publishing fresh positions for " + policy.electionDelayMs() + " ms before the election");
+        }
+        // candidates ranked above us that did not take the lock within the election timeout are skipped
+        long overdue = (o.lockFreeForMs() - policy.electionDelayMs()) / Math.max(1, policy.electionTimeoutMs());
+        String peers = r.ranked().stream().map(Ranking.Candidate::toString).collect(Collectors.joining(", "));
+        String others = r.excluded().isEmpty() ? "" : "; not candidates: " + excluded(r);
+        if (myRank == 0) {
+            return Decision.of(Action.TAKE_LOCK, Situation.ELECTION_BEST, "lock free; best candidate by received LSN "
+                    + o.local().lsn() + " (candidates: " + peers + others + ")");
+        }
+        if (myRank <= overdue) {
+            return Decision.of(Action.TAKE_LOCK, Situation.ELECTION_OVERDUE, "lock free for " + o.lockFreeForMs()
+                    + " ms and the " + myRank + " better candidate(s) did not take it: taking it (candidates: " + peers
+                    + others + ")");
+        }
+        return Decision.of(Action.WAIT, Situation.ELECTION_OTHER_BEST, "lock free; best candidate is "
+                + r.ranked().get(0) + ", we rank " + (myRank + 1));
+    }
+
+    private static String excluded(Ranking r) {
+        return r.excluded().isEmpty() ? "it has no replica" : r.excluded().stream().map(Refusal::toString)
+                .collect(Collectors.joining("; "));
+    }
+}

@@ -1,0 +1,74 @@
+package zgres.zookeeper;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.zookeeper.CreateMode;
+import org.junit.jupiter.api.Test;
+
+import zgres.api.GroupState;
+import zgres.api.MasterLock;
+import zgres.testkit.FaultProxy;
+import zgres.testkit.ZkEnsemble;
+
+/**
+ * The cluster cache after a connection interruption (lives next to {@link FaultProxy}, which cuts the connection).
+ * A lock deleted and re-created by another node while we were cut off comes back with the same znode version; the
+ * snapshot must still show the new owner once we are reconnected (it used to keep the old one for ever).
+ */
+class ClusterReaderReconnectTest {
+
+    @Test
+    void lockReplacedWhileDisconnectedIsSeenAfterReconnecting() throws Exception {
+        ZkPaths p = new ZkPaths("/zgres");
+        try (ZkEnsemble zk = new ZkEnsemble(1, 100);
+                FaultProxy proxy = new FaultProxy("127.0.0.1", zk.servers().get(0).getPort());
+                CuratorFramework reading = client(proxy.address(), 10_000);
+                CuratorFramework oldOwner = client(zk.connectString(), 3_000);
+                CuratorFramework newOwner = client(zk.connectString(), 3_000);
+                ClusterReader r = new ClusterReader(reading, p, "test")) {
+            oldOwner.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.lock("g"),
+                    "10.0.0.1:5432".getBytes(StandardCharsets.UTF_8));
+            r.start();
+            assertTrue(r.awaitInitialized(10, TimeUnit.SECONDS));
+            assertEquals("10.0.0.1", await(r, "10.0.0.1").get().holder().host());
+
+            proxy.mode(FaultProxy.Mode.RESET); // the connection drops; the session (10 s) outlives the outage
+            oldOwner.close();
+            newOwner.create().withMode(CreateMode.EPHEMERAL).forPath(p.lock("g"),
+                    "10.0.0.2:5432".getBytes(StandardCharsets.UTF_8));
+            Thread.sleep(2_000);
+            proxy.mode(FaultProxy.Mode.PASS);
+
+            assertEquals("10.0.0.2", await(r, "10.0.0.2").map(l -> l.holder().host()).orElse("(still the old lock)"));
+        }
+    }
+
+    private static Optional<MasterLock> await(ClusterReader r, String host) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        Optional<MasterLock> lock = Optional.empty();
+        while (System.nanoTime() < deadline) {
+            lock = r.snapshot().group("g").flatMap(GroupState::lock);
+            if (lock.isPresent() && lock.get().holder().host().equals(host)) {
+                return lock;
+            }
+            Thread.sleep(100);
+        }
+        return lock;
+    }
+
+    private static CuratorFramework client(String connect, int sessionMs) {
+        CuratorFramework c = CuratorFrameworkFactory.builder().connectString(connect).sessionTimeoutMs(sessionMs)
+                .connectionTimeoutMs(5_000).retryPolicy(new ExponentialBackoffRetry(50, 4, 500)).ensembleTracker(false)
+                .build();
+        c.start();
+        return c;
+    }
+}
