@@ -4,7 +4,7 @@ package zgres.api.promotion;
 public enum Check {
     /** the candidate publishes no {@code /state} in the group */
     NOT_A_MEMBER,
-    /** the candidate is the master already (switchover, manual failover) */
+    /** the candidate is the master already: it holds the lock as the primary (switchover, manual failover) */
     IS_THE_MASTER,
     /** the candidate is not a healthy replica: another role, a problem, or no {@code /conn} */
     UNHEALTHY,

@@ -60,7 +60,10 @@ public final class PromotionRule {
         }
         NodeState c = cs.get();
         boolean masterPresent = group.master().isPresent();
-        if (request.purpose() != Purpose.ELECTION && group.master().filter(candidate::equals).isPresent()) {
+        // the master already: holding the lock as the primary (the candidate of a request holds it as a replica while
+        // it checks itself, before promoting)
+        if (request.purpose() != Purpose.ELECTION && group.masterState().filter(m -> m.id().equals(candidate))
+                .isPresent()) {
             out.add(new Refusal(candidate, Check.IS_THE_MASTER, "it is the master already"));
             return out;
         }

@@ -240,6 +240,16 @@ class PromotionRuleTest {
         assertThat(all).allSatisfy(x -> assertThat(x.check().dataLoss()).isTrue());
     }
 
+    @Test
+    void theCandidateOfARequestHoldingTheLockAsAReplicaIsNotTheMasterAlready() {
+        // found by the acceptance test: the candidate takes the lock, then checks itself with the rule before it
+        // promotes; "the master already" must mean the primary, or a manual failover without a master never happens
+        GroupState taking = group(false, same(), same(), List.of()).withMaster(A);
+        assertThat(PromotionRule.refusal(A, taking, failover(ASYNC, false))).isEmpty();
+        assertThat(PromotionRule.refusal(M, group(true, same(), same(), List.of()), failover(ASYNC, false))
+                .map(Refusal::check)).contains(Check.IS_THE_MASTER);
+    }
+
     static UnaryOperator<Node> ahead() {
         return n -> n.lsn(MASTER_LSN + 500);
     }
