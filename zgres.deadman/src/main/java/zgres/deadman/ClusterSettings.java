@@ -11,6 +11,7 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 
 /**
  * Deadman settings shared by the nodes of a cluster, usually written to ZooKeeper ({@code zgres:config set
@@ -59,8 +60,9 @@ public class ClusterSettings {
                 + "streaming this long is rewound, ms")
         int follow__timeout__ms();
 
-        @AttributeDefinition(required = false, description = "When pg_rewind fails: reclone or stop")
-        ConfigOptions.RewindFailure rewind__failure();
+        @AttributeDefinition(required = false, description = "When pg_rewind fails: reclone or stop", options = {
+                @Option(value = "reclone"), @Option(value = "stop")})
+        String rewind__failure();
 
         @AttributeDefinition(required = false, description = "Never promote the nodes in scope automatically")
         boolean nofailover();
@@ -68,8 +70,9 @@ public class ClusterSettings {
         @AttributeDefinition(required = false, description = "Higher wins among equally advanced candidates")
         int priority();
 
-        @AttributeDefinition(required = false, description = "Synchronous replication: off, on or strict")
-        ConfigOptions.SynchronousMode synchronous__mode();
+        @AttributeDefinition(required = false, description = "Synchronous replication: off, on or strict", options = {
+                @Option(value = "off"), @Option(value = "on"), @Option(value = "strict")})
+        String synchronous__mode();
 
         @AttributeDefinition(required = false, min = "1", description = "Synchronous standbys the master keeps")
         int synchronous__node__count();

@@ -20,6 +20,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -130,14 +131,16 @@ public class DeadmanComponent implements ConfigScope {
         int follow__timeout__ms() default 10000;
 
         @AttributeDefinition(description = "Synchronous replication: off, on (writes continue alone when no "
-                + "standby is left, and then nobody is promotable) or strict (writes wait)")
-        ConfigOptions.SynchronousMode synchronous__mode() default ConfigOptions.SynchronousMode.off;
+                + "standby is left, and then nobody is promotable) or strict (writes wait)", options = {
+                        @Option(value = "off"), @Option(value = "on"), @Option(value = "strict")})
+        String synchronous__mode() default "off";
 
         @AttributeDefinition(description = "Synchronous standbys the master keeps", min = "1")
         int synchronous__node__count() default 1;
 
-        @AttributeDefinition(description = "When pg_rewind fails: reclone (pg_basebackup again) or stop")
-        ConfigOptions.RewindFailure rewind__failure() default ConfigOptions.RewindFailure.reclone;
+        @AttributeDefinition(description = "When pg_rewind fails: reclone (pg_basebackup again) or stop", options = {
+                @Option(value = "reclone"), @Option(value = "stop")})
+        String rewind__failure() default "reclone";
 
         @AttributeDefinition(description = "postgresql.conf settings (name = value) written at initdb")
         String[] pg__parameters() default {};
@@ -297,10 +300,8 @@ public class DeadmanComponent implements ConfigScope {
             } catch (java.lang.reflect.InvocationTargetException | IllegalAccessException e) {
                 String key = m.getName().replace("__", "\u0000").replace('_', '.').replace('\u0000', '_');
                 Object v = props.get(key);
-                Class<?> type = m.getReturnType();
                 throw new IllegalArgumentException(key + ": '" + (v instanceof Object[] a ? java.util.Arrays.toString(a)
-                        : v) + "' " + (type.isEnum() ? "must be one of " + java.util.Arrays.toString(
-                                type.getEnumConstants()) : "is not a valid " + type.getSimpleName()));
+                        : v) + "' is not a valid " + m.getReturnType().getSimpleName());
             }
         }
         return c;

@@ -42,8 +42,10 @@ public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser
             errors.add("lease_margin_ms: " + c.lease__margin__ms() + " must be 0 (automatic) or less than two "
                     + "thirds of session_timeout_ms");
         }
-        ConfigOptions.SynchronousMode syncMode = c.synchronous__mode();
-        ConfigOptions.RewindFailure rewind = c.rewind__failure();
+        ConfigOptions.SynchronousMode syncMode = ConfigOptions.parse(errors, "synchronous_mode", c.synchronous__mode(),
+                ConfigOptions.SynchronousMode.values(), ConfigOptions.SynchronousMode.off);
+        ConfigOptions.RewindFailure rewind = ConfigOptions.parse(errors, "rewind_failure", c.rewind__failure(),
+                ConfigOptions.RewindFailure.values(), ConfigOptions.RewindFailure.reclone);
         for (String p : c.pg__parameters()) {
             if (!p.matches("\\s*[A-Za-z_][A-Za-z0-9_.]*\\s*=.*")) {
                 errors.add("pg_parameters: '" + p + "' must look like name = value");

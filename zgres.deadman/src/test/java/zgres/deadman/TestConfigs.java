@@ -23,15 +23,7 @@ public final class TestConfigs {
             if (x == null) {
                 throw new IllegalArgumentException("no value for " + key);
             }
-            if (m.getReturnType().isEnum() && x instanceof String name) {
-                return enumValue(m.getReturnType(), name);
-            }
             return x;
         });
-    }
-
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private static Object enumValue(Class<?> type, String name) {
-        return Enum.valueOf((Class) type, name);
     }
 }

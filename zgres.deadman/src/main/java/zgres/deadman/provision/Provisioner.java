@@ -88,8 +88,9 @@ public final class Provisioner {
         if (!st.reachable()) {
             throw new IOException("PostgreSQL does not answer: " + st.error());
         }
-        boolean created = createIfAbsent(paths.dbId(me.group()), Znodes.encodeDbId(st.systemId()));
+        // the timeline first: a group whose db-id can be read is registered, timeline included
         promoter.bumpTimeline(Math.max(1, st.timeline()));
+        boolean created = createIfAbsent(paths.dbId(me.group()), Znodes.encodeDbId(st.systemId()));
         if (created) {
             promoter.history(st.timeline(), st.writeLsn(), "", HistoryEntry.Cause.BOOTSTRAP);
             LOG.warn("[{}] bootstrapped group {}: db-id {}, timeline {}", name, me.group(), st.systemId(),
