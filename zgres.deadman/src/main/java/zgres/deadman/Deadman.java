@@ -271,14 +271,17 @@ public final class Deadman implements Closeable {
         }
         lastDecision = d.toString();
         transientProblems.clear();
-        // publish what we saw before acting: a crashed PostgreSQL loses its /conn even if it is back in a moment
-        publish(o);
-        boolean again = runner.act(o, d);
+        // publish what we saw before acting: a crashed PostgreSQL loses its /conn even if it is back in a moment;
+        // except before taking the lock or promoting, which publish themselves once done (a ZooKeeper write less on
+        // the way to a writable master)
+        if (d.action() != Action.TAKE_LOCK && d.action() != Action.PROMOTE) {
+            publish(o);
+        }
+        if (runner.act(o, d)) {
+            return 0; // the lock was just taken: decide again at once (the promotion publishes)
+        }
         if (d.acts()) {
             publish(observe());
-        }
-        if (again) {
-            return 0;
         }
         boolean busy = o.lock() == LockOwner.NONE || d.acts() || d.situation() == Situation.STARTING_UP;
         return busy ? Math.min(100, live.loopWaitMs()) : live.loopWaitMs();

@@ -2,11 +2,17 @@ package zgres.deadman;
 
 import java.io.IOException;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.BackgroundCallback;
+import org.apache.curator.framework.api.CuratorEvent;
 import org.apache.zookeeper.KeeperException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,7 +22,6 @@ import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
-import zgres.api.Switchover;
 import zgres.deadman.ha.Local;
 import zgres.deadman.ha.LockOwner;
 import zgres.deadman.ha.Observation;
@@ -41,6 +46,8 @@ final class Observer {
     private static final Logger LOG = LoggerFactory.getLogger(Observer.class);
     /** a standby that has not accepted connections this long after its start counts as a failed start */
     static final long START_TIMEOUT_S = 120;
+    /** how long a promotion waits for the fresh reads before it falls back to the cache */
+    static final long FRESH_TIMEOUT_MS = 2000;
 
     private final NodeId me;
     private final String name;
@@ -113,7 +120,12 @@ final class Observer {
                 LOG.debug("[{}] pg_stat_replication: {}", name, e.getMessage());
             }
         }
-        Optional<Observation.Fresh> fresh = lock == LockOwner.MINE && local.standby() ? fresh(group) : Optional.empty();
+        // a handover whose final position the cache already shows needs nothing fresher: the candidate promotes once
+        // it has replayed that position, whatever its peers say (one round trip less on the way to a master)
+        boolean handoverKnown = group.switchover().filter(sw -> sw.handover() && sw.candidate().equals(me.toString())
+                && !sw.finalLsn().equals(Lsn.ZERO)).isPresent();
+        Optional<Observation.Fresh> fresh = lock == LockOwner.MINE && local.standby() && !handoverKnown ? fresh(group)
+                : Optional.empty();
         Observation.RewindOutcome r = rewind;
         Observation.Self withOutcomes = new Observation.Self(self.problems(), self.busy(), r == null ? Optional.empty()
                 : Optional.of(new Observation.RewindOutcome(r.source(), r.unreachable(), r.message(),
@@ -125,32 +137,60 @@ final class Observer {
 
     /**
      * About to promote: the peers' states and the request as ZooKeeper has them now (the cache may not have seen the
-     * old master's final position or a peer's last position yet).
+     * old master's final position or a peer's last position yet). The reads go out together after a sync, so this
+     * costs one round trip, not one per peer.
      */
     private Optional<Observation.Fresh> fresh(GroupState group) {
         try {
             client.sync().forPath(paths.stateDir());
+            List<NodeId> peers = group.states().keySet().stream().filter(p -> !p.equals(me)).toList();
+            Map<String, CuratorEvent> answers = new ConcurrentHashMap<>();
+            CountDownLatch done = new CountDownLatch(peers.size() + 1);
+            BackgroundCallback collect = (c, event) -> {
+                answers.put(event.getPath(), event);
+                done.countDown();
+            };
+            for (NodeId peer : peers) {
+                client.getData().inBackground(collect).forPath(paths.state(peer));
+            }
+            client.getData().inBackground(collect).forPath(switchovers.path());
+            if (!done.await(FRESH_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+                throw new IOException("no answer within " + FRESH_TIMEOUT_MS + " ms");
+            }
             TreeMap<NodeId, NodeState> states = new TreeMap<>(group.states());
-            for (NodeId peer : group.states().keySet()) {
-                if (peer.equals(me)) {
-                    continue;
-                }
+            for (NodeId peer : peers) {
+                byte[] data = answer(answers.get(paths.state(peer)));
                 try {
-                    states.put(peer, Znodes.decodeState(peer, client.getData().forPath(paths.state(peer))));
-                } catch (KeeperException.NoNodeException e) {
-                    states.remove(peer);
+                    if (data == null) {
+                        states.remove(peer);
+                    } else {
+                        states.put(peer, Znodes.decodeState(peer, data));
+                    }
                 } catch (IllegalArgumentException e) {
                     LOG.debug("[{}] unreadable state of {}: {}", name, peer, e.getMessage());
                     states.remove(peer);
                 }
             }
-            Optional<Switchover> request = switchovers.read();
-            return Optional.of(new Observation.Fresh(group.withStates(states), request));
+            byte[] request = answer(answers.get(switchovers.path()));
+            return Optional.of(new Observation.Fresh(group.withStates(states), request == null ? Optional.empty()
+                    : switchovers.decode(request)));
         } catch (Exception e) {
             LOG.warn("[{}] could not read the peers again before promoting ({}): using the cache", name,
                     e.toString());
             return Optional.empty();
         }
+    }
+
+    /** @return the data read, or null when the znode does not exist */
+    private static byte[] answer(CuratorEvent e) throws KeeperException {
+        KeeperException.Code code = KeeperException.Code.get(e.getResultCode());
+        if (code == KeeperException.Code.NONODE) {
+            return null;
+        }
+        if (code != KeeperException.Code.OK) {
+            throw KeeperException.create(code, e.getPath());
+        }
+        return e.getData();
     }
 
     private Local observeLocal(LockOwner lock, long now) throws IOException {

@@ -142,13 +142,25 @@ public final class SwitchoverCoordinator {
     /** @return {@code /switchover/{group}} as ZooKeeper has it now (empty when absent or unreadable) */
     public Optional<Switchover> read() throws Exception {
         try {
-            return Optional.of(Znodes.decodeSwitchover(client.getData().forPath(paths.switchover(me.group()))));
+            return decode(client.getData().forPath(paths.switchover(me.group())));
         } catch (KeeperException.NoNodeException e) {
             return Optional.empty();
+        }
+    }
+
+    /** @return the request in {@code data} (read by the caller from {@link #path()}); empty when unreadable */
+    public Optional<Switchover> decode(byte[] data) {
+        try {
+            return Optional.of(Znodes.decodeSwitchover(data));
         } catch (IllegalArgumentException e) {
-            LOG.warn("[{}] {} is unreadable ({}): ignoring it", name, paths.switchover(me.group()), e.getMessage());
+            LOG.warn("[{}] {} is unreadable ({}): ignoring it", name, path(), e.getMessage());
             return Optional.empty();
         }
+    }
+
+    /** @return this group's {@code /switchover} znode */
+    public String path() {
+        return paths.switchover(me.group());
     }
 
     /** Drops the request (carried out, or refused with the reason already logged). */
