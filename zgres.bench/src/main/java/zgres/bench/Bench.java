@@ -22,7 +22,7 @@ import zgres.testkit.Workload;
  *
  * <pre>
  *   failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|zk-partition|switchover [--runs 5]
- *            [--profile fast] [--sync off|on|strict]
+ *            [--profile fast] [--sync off|on|strict] [--zk-security open|auth|tls]
  *   routing [--runs 20] [--warmup 1]
  *   stability [--minutes 10] [--profile fast]
  *   config [--changes 100] [--updates 20]
@@ -30,6 +30,8 @@ import zgres.testkit.Workload;
  */
 public final class Bench {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** how the benchmark groups reach ZooKeeper (--zk-security open|auth|tls; auth, as in production, by default) */
+    static Group.Security security = Group.Security.AUTH;
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
@@ -37,6 +39,12 @@ public final class Bench {
         }
         Map<String, String> opts = options(Arrays.copyOfRange(args, 1, args.length));
         Profile profile = Profile.named(opts.getOrDefault("profile", "default"));
+        security = switch (opts.getOrDefault("zk-security", "auth")) {
+            case "open" -> Group.Security.OPEN;
+            case "auth" -> Group.Security.AUTH;
+            case "tls" -> Group.Security.AUTH_TLS;
+            default -> throw new IllegalArgumentException("--zk-security: open, auth or tls");
+        };
         int code = switch (args[0]) {
             case "failover" -> failover(opts.getOrDefault("fault", "node-kill"),
                     Integer.parseInt(opts.getOrDefault("runs", "5")), profile,
@@ -58,7 +66,8 @@ public final class Bench {
 
     static void usage() {
         System.err.println("usage: ./zgres bench failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|"
-                + "zk-partition|switchover [--runs N] [--profile default|fast] [--sync off|on|strict]\n"
+                + "zk-partition|switchover [--runs N] [--profile default|fast] [--sync off|on|strict] [--zk-security "
+                + "open|auth|tls]\n"
                 + "       ./zgres bench routing [--runs 20] [--warmup 1] [--profile fast]\n"
                 + "       ./zgres bench stability [--minutes N] [--profile default|fast]\n"
                 + "       ./zgres bench config [--changes 100] [--updates 20]");
@@ -93,6 +102,7 @@ public final class Bench {
         s.put("loop_wait_ms", p.loopWaitMs());
         s.put("election_delay_ms", p.electionDelayMs());
         s.put("zookeeper_servers", zkServers);
+        s.put("zookeeper_security", security.name().toLowerCase(java.util.Locale.ROOT));
         s.put("nodes", 3);
         return s;
     }
@@ -110,7 +120,7 @@ public final class Bench {
         List<Double> leader = new ArrayList<>();
         int maxWritable = 0;
         int lostTotal = 0;
-        try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync))) {
+        try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync), security)) {
             g.start();
             for (int run = 1; run <= runs; run++) {
                 for (NodeProcess n : g.nodes()) {
@@ -240,7 +250,7 @@ public final class Bench {
     static int stability(double minutes, Profile profile, int zkServers) throws Exception {
         int cores = Runtime.getRuntime().availableProcessors();
         List<Process> hogs = new ArrayList<>();
-        try (Group g = new Group("stable", 3, profile, zkServers, Map.of())) {
+        try (Group g = new Group("stable", 3, profile, zkServers, Map.of(), security)) {
             g.start();
             int lockChangesBefore = g.lockChanges().size();
             Map<String, Integer> fencesBefore = count(g, "dead man's switch");

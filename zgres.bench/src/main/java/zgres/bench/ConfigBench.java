@@ -27,14 +27,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import zgres.testkit.Identities;
+import zgres.testkit.OsUser;
 import zgres.testkit.Pg;
 import zgres.testkit.Profile;
 import zgres.testkit.ZkEnsemble;
+import zgres.zookeeper.ZkPaths;
 
 /**
  * {@code ./zgres bench config}: one runtime (a deadman with its PostgreSQL, the sync daemon and an apply plugin) with
@@ -58,13 +59,16 @@ final class ConfigBench implements AutoCloseable {
     private final Path log;
     private final Path stamps;
     private final Path applyJar;
+    private final Identities identities = new Identities();
 
     ConfigBench(Path home, Path jar) throws Exception {
         dir = Files.createTempDirectory("zgres-bench-config-");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String user = OsUser.runtimeUser();
+        OsUser.own(dir, user);
+        // authentication and ACLs on, as in production: this bench writes /config as an operator
         zk = new ZkEnsemble(1, 100);
-        client = CuratorFrameworkFactory.builder().connectString(zk.connectString()).sessionTimeoutMs(10_000)
-                .retryPolicy(new ExponentialBackoffRetry(50, 5, 500)).build();
+        client = identities.client(Identities.Role.OPERATOR, zk.connectString(), new ZkPaths("/zgres"));
         client.start();
         client.blockUntilConnected(20, TimeUnit.SECONDS);
         applyJar = Files.list(home.resolve("zgres.plugin.apply/target"))
@@ -74,9 +78,9 @@ final class ConfigBench implements AutoCloseable {
         Path exe = dir.resolve("stamp.sh");
         Files.writeString(exe, "#!/bin/sh\ndate +%s%N >> " + stamps + "\n");
         Files.setPosixFilePermissions(exe, PosixFilePermissions.fromString("rwxr-xr-x"));
-        // the apply plugin is configured from ZooKeeper only (a local configuration of the same PID would win)
-        put("all", "zgres.plugin.apply~bench", Map.of("path", dir.resolve("cluster.json").toString(),
-                "executables", List.of(exe.toString()), "timeout_ms", 30_000));
+        // the apply plugin is defined in the local file (its file and program are local-only); ZooKeeper tunes
+        // its timeout
+        put("all", "zgres.plugin.apply~bench", Map.of("timeout_ms", 30_000));
 
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("group", "cfg");
@@ -88,13 +92,19 @@ final class ConfigBench implements AutoCloseable {
         d.put("pg_parameters", List.of("shared_buffers = '16MB'", "max_connections = 20"));
         d.putAll(Profile.DEFAULT.deadmanSettings());
         Map<String, Object> cfg = new LinkedHashMap<>();
-        cfg.put("zgres.zookeeper", Map.of("connect", zk.connectString()));
+        cfg.put("zgres.zookeeper", identities.runtimeConfig(Identities.Role.NODE, zk.connectString(),
+                dir.resolve("credentials"), user));
         cfg.put("zgres.deadman~n1", d);
         cfg.put("zgres.sync", Map.of("debounce_ms", 20));
+        cfg.put("zgres.plugin.apply~bench", Map.of("path", dir.resolve("cluster.json").toString(), "executables",
+                List.of(exe.toString())));
         Path config = dir.resolve("runtime.json");
+        Files.createFile(config, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Bench.JSON.writeValue(config.toFile(), cfg);
+        OsUser.own(config, user);
         log = dir.resolve("runtime.log");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new ArrayList<>(OsUser.as(user));
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xms24m", "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Djava.util.logging.config.file=/dev/null", "-Dorg.osgi.framework.storage=" + dir.resolve("felix"),
                 "-Dzgres.config.file=" + config, "-Dorg.slf4j.simpleLogger.logFile=System.out", "-jar",
@@ -227,8 +237,7 @@ final class ConfigBench implements AutoCloseable {
                 // the apply plugin: a new timeout each time
                 from = b.logLines();
                 t0 = System.currentTimeMillis();
-                b.put("all", "zgres.plugin.apply~bench", Map.of("path", b.dir.resolve("cluster.json").toString(),
-                        "executables", List.of(b.dir.resolve("stamp.sh").toString()), "timeout_ms", 30_000 + i));
+                b.put("all", "zgres.plugin.apply~bench", Map.of("timeout_ms", 30_000 + i));
                 t1 = b.awaitLogLine(from, l -> l.contains("zgres.plugin.apply~bench: configuration updated live"),
                         10_000);
                 apply.add((double) (t1 - t0));

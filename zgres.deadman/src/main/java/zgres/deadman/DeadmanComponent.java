@@ -45,6 +45,8 @@ import zgres.zookeeper.Coordination;
 @Designate(ocd = DeadmanComponent.Config.class, factory = true)
 public class DeadmanComponent implements ConfigScope {
     public static final String PID = "zgres.deadman";
+    /** framework property that lets a deadman run in a root JVM (tests, or an operator who insists) */
+    public static final String ALLOW_ROOT = "zgres.allow.root";
     private static final Logger LOG = LoggerFactory.getLogger(DeadmanComponent.class);
 
     @ObjectClassDefinition(name = "zgres deadman", description = "One PostgreSQL cluster managed by zgres")
@@ -240,6 +242,13 @@ public class DeadmanComponent implements ConfigScope {
         Deadman d = deadman;
         if (d == null) {
             BundleContext bc = context;
+            if (PgTools.isRoot() && !Boolean.parseBoolean(bc.getProperty(ALLOW_ROOT))) {
+                String msg = "the deadman does not run as root: run the runtime as the PostgreSQL user (systemd "
+                        + "User=postgres); a root JVM running PostgreSQL's tools, supervisor and plugins is one bug "
+                        + "away from giving the machine away (-D" + ALLOW_ROOT + "=true overrides this)";
+                LOG.error("[{}] {}", s.id(), msg);
+                throw new IllegalStateException(msg);
+            }
             PgNode pg;
             try {
                 pg = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()));

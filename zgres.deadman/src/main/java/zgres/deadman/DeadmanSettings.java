@@ -38,6 +38,15 @@ public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser
         if (c.data__dir().isBlank() || !Path.of(c.data__dir()).isAbsolute()) {
             errors.add("data_dir: '" + c.data__dir() + "' must be an absolute path");
         }
+        // no password would mean trust authentication: anyone who reaches the port is the superuser
+        if (c.superuser__password().isEmpty()) {
+            errors.add("superuser_password is empty: zgres never runs PostgreSQL with trust authentication; set it "
+                    + "(and replication_password) in the local configuration file");
+        }
+        if (c.replication__password().isEmpty()) {
+            errors.add("replication_password is empty: zgres never runs PostgreSQL with trust authentication; set "
+                    + "it in the local configuration file");
+        }
         if (c.lease__margin__ms() > 0 && c.lease__margin__ms() >= c.session__timeout__ms() * 2 / 3) {
             errors.add("lease_margin_ms: " + c.lease__margin__ms() + " must be 0 (automatic) or less than two "
                     + "thirds of session_timeout_ms");

@@ -43,16 +43,33 @@ public class ZoneMetadata implements MetadataProvider {
         this.config = c;
     }
 
+    /** What a zone name may be: it is published in /state and /conn, so nothing else gets there this way. */
+    static final java.util.regex.Pattern ZONE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
     @Override
     public Map<String, Object> metadata(NodeContext node) throws IOException {
         Config c = config;
         String zone = c.zone();
+        String from = "zone";
         if (!c.zone__file().isBlank() && Files.isReadable(Path.of(c.zone__file()))) {
-            String z = Files.readAllLines(Path.of(c.zone__file())).stream().findFirst().orElse("").trim();
+            String z;
+            try (java.io.BufferedReader r = Files.newBufferedReader(Path.of(c.zone__file()))) {
+                String line = r.readLine();
+                z = line == null ? "" : line.strip();
+            }
             if (!z.isEmpty()) {
                 zone = z;
+                from = c.zone__file();
             }
         }
-        return zone.isEmpty() ? Map.of() : Map.of("zone", zone);
+        if (zone.isEmpty()) {
+            return Map.of();
+        }
+        if (!ZONE.matcher(zone).matches()) {
+            // never publish what is not a zone name (a file holding something else, e.g. a password)
+            throw new IOException("the zone from " + from + " is not a zone name (1 to 64 of A-Z a-z 0-9 . _ -, "
+                    + "starting with a letter or digit): not published");
+        }
+        return Map.of("zone", zone);
     }
 }

@@ -18,8 +18,6 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 
 import zgres.api.ClusterSnapshot;
 import zgres.api.GroupState;
@@ -45,19 +43,46 @@ public final class Group implements AutoCloseable {
     private final ClusterReader reader;
     private final List<LockChange> lockChanges = new CopyOnWriteArrayList<>();
     private final ZkPaths paths = new ZkPaths("/zgres");
+    private final Identities identities = new Identities();
+    private final Path credentials;
     private volatile String lastHolder = "";
 
+    /** How the group reaches ZooKeeper. */
+    public enum Security {
+        /** no authentication, every znode open (as before 0.2; for comparisons only) */
+        OPEN,
+        /** digest authentication and role ACLs (the default, as in production) */
+        AUTH,
+        /** authentication and ACLs over TLS (client certificates required) */
+        AUTH_TLS
+    }
+
+    private final Security security;
+
+    /** A group whose ZooKeeper enforces authentication and ACLs (as in production). */
     public Group(String name, int size, Profile profile, int zkServers, Map<String, Object> extra) throws Exception {
+        this(name, size, profile, zkServers, extra, Security.AUTH);
+    }
+
+    public Group(String name, int size, Profile profile, int zkServers, Map<String, Object> extra, Security security)
+            throws Exception {
         this.name = name;
+        this.security = security;
         jar = RuntimeProcess.jar();
         if (!Files.exists(jar)) {
             throw new IllegalStateException("the runtime " + jar + " is not built (mvn install)");
         }
         base = Files.createTempDirectory("zgres-accept-" + name + "-");
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
-        zk = new ZkEnsemble(zkServers, 100);
-        observer = CuratorFrameworkFactory.builder().connectString(zk.connectString()).sessionTimeoutMs(10_000)
-                .connectionTimeoutMs(5000).retryPolicy(new ExponentialBackoffRetry(50, 5, 500)).build();
+        // the nodes run as postgres (when this JVM is root) and keep their data and framework storage here
+        OsUser.own(base, OsUser.runtimeUser());
+        credentials = Files.createDirectories(base.resolve("credentials"));
+        Files.setPosixFilePermissions(credentials, PosixFilePermissions.fromString("rwx--x--x"));
+        // authentication and ACLs on, as in production: the observer is an operator
+        Tls tls = security == Security.AUTH_TLS ? Tls.create(base.resolve("tls")) : null;
+        zk = new ZkEnsemble(zkServers, 100, security != Security.OPEN, tls);
+        observer = security == Security.OPEN ? Identities.openClient(zk.connectString()) : identities.client(
+                Identities.Role.OPERATOR, zk.connectString(), paths, tls == null ? null : tls.clientConfig("operator"));
         observer.start();
         reader = new ClusterReader(observer, paths, "observer");
         reader.addListener(this::onSnapshot);
@@ -68,12 +93,12 @@ public final class Group implements AutoCloseable {
         for (int i = 1; i <= size; i++) {
             String n = "n" + i;
             List<FaultProxy> ps = new ArrayList<>();
-            for (var s : zk.servers()) {
-                ps.add(new FaultProxy("127.0.0.1", s.getPort()));
+            for (int port : zk.clientPorts()) {
+                ps.add(new FaultProxy("127.0.0.1", port));
             }
             proxies.put(n, ps);
-            Map<String, Object> zkc = new LinkedHashMap<>();
-            zkc.put("connect", ps.stream().map(FaultProxy::address).collect(Collectors.joining(",")));
+            Map<String, Object> zkc = zookeeperConfig(Identities.Role.NODE, ps.stream().map(FaultProxy::address)
+                    .collect(Collectors.joining(",")), OsUser.runtimeUser());
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("group", name);
             d.put("host", "127.0.0.1");
@@ -87,6 +112,28 @@ public final class Group implements AutoCloseable {
             d.putAll(extra);
             nodes.add(new NodeProcess(n, base, jar, zkc, d, jvm));
         }
+    }
+
+    /**
+     * The {@code zgres.zookeeper} configuration of a runtime of this group with {@code role} that runs as
+     * {@code owner}: its credentials and the ACL ids, and its TLS keys when the ensemble speaks TLS.
+     */
+    public Map<String, Object> zookeeperConfig(Identities.Role role, String connect, String owner) throws IOException {
+        if (security == Security.OPEN) {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("connect", connect);
+            c.put("auth", "none");
+            return c;
+        }
+        Map<String, Object> c = identities.runtimeConfig(role, connect, credentials, owner);
+        if (zk.tls().isPresent()) {
+            c.putAll(zk.tls().get().runtimeConfig(role == Identities.Role.NODE ? "node" : "operator", owner));
+        }
+        return c;
+    }
+
+    public Security security() {
+        return security;
     }
 
     private void onSnapshot(ClusterSnapshot s) {
@@ -111,7 +158,17 @@ public final class Group implements AutoCloseable {
         return zk;
     }
 
-    /** A client of this JVM to the ensemble (not through any node's proxy). */
+    /** The group's ZooKeeper identities (node, operator, sync). */
+    public Identities identities() {
+        return identities;
+    }
+
+    /** Where the group's credentials files are. */
+    public Path credentialsDir() {
+        return credentials;
+    }
+
+    /** A client of this JVM to the ensemble (not through any node's proxy), with the operator's identity. */
     public CuratorFramework observer() {
         return observer;
     }
@@ -199,18 +256,26 @@ public final class Group implements AutoCloseable {
     public CtlResult ctl(String... words) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory(base, "ctl-");
         Path cfg = dir.resolve("ctl.json");
-        Files.writeString(cfg, "{\"zgres.zookeeper\": {\"connect\": \"" + zk.connectString() + "\", \"root\": \"/zgres\"},"
-                + " \"zgres.config\": {\"enabled\": false}}");
-        StringBuilder line = new StringBuilder("zgres:" + words[0]);
+        // ./zgres ctl as the operator, in this JVM's user (what the script does with --credentials)
+        Map<String, Object> zkc = new LinkedHashMap<>(zookeeperConfig(Identities.Role.OPERATOR, zk.connectString(),
+                OsUser.current()));
+        zkc.put("root", "/zgres");
+        Files.writeString(cfg, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(Map.of(
+                "zgres.zookeeper", zkc, "zgres.config", Map.of("enabled", false))));
+        String line = "zgres:" + words[0];
+        List<String> args = new ArrayList<>();
         for (int i = 1; i < words.length; i++) {
-            line.append(" '").append(words[i].replace("'", "\\'")).append('\'');
+            args.add("-Dzgres.ctl.arg." + (i - 1) + "=" + words[i]);
         }
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.util.logging.config.file=/dev/null",
+        args.add("-Dzgres.ctl.argc=" + (words.length - 1));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.util.logging.config.file=/dev/null",
                 "-Dorg.osgi.framework.storage=" + dir.resolve("felix-cache"), "-Dzgres.config.file=" + cfg,
                 "-Dgosh.args=--nointeractive", "-Dzgres.ctl=" + line, "-Dorg.slf4j.simpleLogger.logFile=System.err",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.slf4j.simpleLogger.log.org.apache.zookeeper=off",
-                "-Dorg.slf4j.simpleLogger.log.org.apache.curator=off", "-jar", jar.toString());
+                "-Dorg.slf4j.simpleLogger.log.org.apache.curator=off"));
+        cmd.addAll(args);
+        cmd.addAll(List.of("-jar", jar.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes());

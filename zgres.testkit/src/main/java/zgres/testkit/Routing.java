@@ -49,11 +49,15 @@ public final class Routing implements AutoCloseable {
         group = g.name();
         work = Files.createTempDirectory("zgres-routing-");
         Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+        // an unprivileged user runs the sync daemon, and pgbouncer and HAProxy under it
+        String user = OsUser.runtimeUser();
+        OsUser.own(work, user);
         pgbouncerPort = Group.freePort();
         rwPort = Group.freePort();
         roPort = Group.freePort();
         Map<String, Map<String, Object>> cfg = new LinkedHashMap<>();
-        cfg.put("zgres.zookeeper", Map.of("connect", g.zookeeper().connectString()));
+        // the sync daemon reads only: the sync identity
+        cfg.put("zgres.zookeeper", g.zookeeperConfig(Identities.Role.SYNC, g.zookeeper().connectString(), user));
         // this runtime mirrors no cluster configuration: what it runs is what this harness says
         cfg.put("zgres.config", Map.of("enabled", false));
         cfg.put("zgres.sync", Map.of("debounce_ms", 20, "resync_interval_s", 0, "max_backoff_ms", 2000));
@@ -64,7 +68,6 @@ public final class Routing implements AutoCloseable {
         pgb.put("port", pgbouncerPort);
         pgb.put("admin_user", "zgres");
         pgb.put("auth_users", List.of("zgres:" + ADMIN_PASSWORD, Pg.USER + ":" + Pg.PASSWORD));
-        pgb.put("run_as", "postgres");
         cfg.put("zgres.plugin.pgbouncer~itest", pgb);
         List<String> ports = new java.util.ArrayList<>(List.of(group + "=" + rwPort + "," + roPort));
         extraPorts.forEach((name, p) -> ports.add(name + "=" + p[0] + "," + p[1]));
@@ -73,7 +76,7 @@ public final class Routing implements AutoCloseable {
         cfg.putAll(extraPlugins);
         daemon = new RuntimeProcess("sync", work, RuntimeProcess.jar(), cfg, List.of("-Xms24m", "-Xmx160m",
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
-                "-Djava.util.logging.config.file=/dev/null"), true);
+                "-Djava.util.logging.config.file=/dev/null"), true, user);
         daemon.start();
     }
 

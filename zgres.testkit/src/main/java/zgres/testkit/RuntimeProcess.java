@@ -31,6 +31,7 @@ public class RuntimeProcess implements AutoCloseable {
     private final Map<String, Map<String, Object>> config;
     private final List<String> jvmOptions;
     private final boolean console;
+    private final String user;
     private Process process;
     private OutputStream stdin;
     private int starts;
@@ -41,6 +42,16 @@ public class RuntimeProcess implements AutoCloseable {
      */
     public RuntimeProcess(String name, Path dir, Path jar, Map<String, Map<String, Object>> config,
             List<String> jvmOptions, boolean console) {
+        this(name, dir, jar, config, jvmOptions, console, OsUser.runtimeUser());
+    }
+
+    /**
+     * @param user the OS user the runtime runs as ({@code dir} must be writable by it: the runtime keeps its
+     *        framework storage there)
+     */
+    public RuntimeProcess(String name, Path dir, Path jar, Map<String, Map<String, Object>> config,
+            List<String> jvmOptions, boolean console, String user) {
+        this.user = user;
         this.name = name;
         this.dir = dir;
         this.jar = jar;
@@ -52,6 +63,11 @@ public class RuntimeProcess implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** @return the OS user the runtime runs as */
+    public String user() {
+        return user;
     }
 
     public Path dir() {
@@ -77,9 +93,14 @@ public class RuntimeProcess implements AutoCloseable {
             throw new IllegalStateException(name + " already runs");
         }
         Files.createDirectories(dir);
+        // the configuration holds passwords: only the runtime's user reads it
         Path file = dir.resolve(name + ".json");
+        Files.deleteIfExists(file);
+        Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
         JSON.writeValue(file.toFile(), config);
-        List<String> cmd = new ArrayList<>();
+        OsUser.own(file, user);
+        List<String> cmd = new ArrayList<>(OsUser.as(user));
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmOptions);
         cmd.add("-Dorg.osgi.framework.storage=" + dir.resolve(name + ".felix"));

@@ -17,17 +17,48 @@ public final class ZkEnsemble implements AutoCloseable {
     private final List<InstanceSpec> specs = new ArrayList<>();
     private final TestingCluster cluster;
     private final int tickMs;
+    /** the port clients use on each server: the TLS port when TLS is on */
+    private final List<Integer> clientPorts = new ArrayList<>();
+    private final Tls tls;
 
+    /** An ensemble that, like a production one, serves only authenticated clients (digest). */
     public ZkEnsemble(int servers, int tickMs) throws Exception {
+        this(servers, tickMs, true);
+    }
+
+    /**
+     * @param enforceAuth serve only clients that authenticated (digest): anonymous ones get nothing
+     */
+    public ZkEnsemble(int servers, int tickMs, boolean enforceAuth) throws Exception {
+        this(servers, tickMs, enforceAuth, null);
+    }
+
+    /**
+     * @param enforceAuth serve only clients that authenticated (digest): anonymous ones get nothing
+     * @param tls when present, every server also serves TLS (clients must present a certificate of its truststore)
+     *        and {@link #connectString()} names the TLS ports
+     */
+    public ZkEnsemble(int servers, int tickMs, boolean enforceAuth, Tls tls) throws Exception {
         this.tickMs = tickMs;
+        this.tls = tls;
         for (int i = 1; i <= servers; i++) {
             File dir = Files.createTempDirectory("zgres-zk-").toFile();
-            specs.add(new InstanceSpec(dir, InstanceSpec.getRandomPort(), InstanceSpec.getRandomPort(),
-                    InstanceSpec.getRandomPort(), true, i, tickMs, 0,
-                    Map.of("minSessionTimeout", Integer.toString(2 * tickMs), "maxSessionTimeout", "60000",
-                            "localSessionsEnabled", "false", "admin.enableServer", "false",
-                            "metricsProvider.className", "org.apache.zookeeper.metrics.impl.NullMetricsProvider"),
-                    "127.0.0.1"));
+            Map<String, Object> props = new java.util.LinkedHashMap<>(Map.of("minSessionTimeout",
+                    Integer.toString(2 * tickMs), "maxSessionTimeout", "60000", "localSessionsEnabled", "false",
+                    "admin.enableServer", "false",
+                    "metricsProvider.className", "org.apache.zookeeper.metrics.impl.NullMetricsProvider",
+                    // (ZooKeeper makes these system properties of this JVM: set them either way)
+                    "enforce.auth.enabled", Boolean.toString(enforceAuth), "enforce.auth.schemes", "digest"));
+            int port = InstanceSpec.getRandomPort();
+            int clientPort = port;
+            if (tls != null) {
+                clientPort = InstanceSpec.getRandomPort();
+                props.put("secureClientPort", Integer.toString(clientPort));
+                props.putAll(tls.serverProperties());
+            }
+            clientPorts.add(clientPort);
+            specs.add(new InstanceSpec(dir, port, InstanceSpec.getRandomPort(), InstanceSpec.getRandomPort(), true, i,
+                    tickMs, 0, props, "127.0.0.1"));
         }
         cluster = new TestingCluster(specs);
         cluster.start();
@@ -41,8 +72,18 @@ public final class ZkEnsemble implements AutoCloseable {
         return specs;
     }
 
+    /** @return the port clients use on each server (the TLS port when TLS is on) */
+    public List<Integer> clientPorts() {
+        return clientPorts;
+    }
+
     public String connectString() {
-        return cluster.getConnectString();
+        return clientPorts.stream().map(p -> "127.0.0.1:" + p).collect(java.util.stream.Collectors.joining(","));
+    }
+
+    /** @return the TLS material, when the ensemble serves TLS */
+    public java.util.Optional<Tls> tls() {
+        return java.util.Optional.ofNullable(tls);
     }
 
     /** Stops every server: the ensemble is gone (sessions are kept on disk). */

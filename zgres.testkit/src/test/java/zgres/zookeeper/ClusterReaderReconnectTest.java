@@ -28,8 +28,8 @@ class ClusterReaderReconnectTest {
     @Test
     void lockReplacedWhileDisconnectedIsSeenAfterReconnecting() throws Exception {
         ZkPaths p = new ZkPaths("/zgres");
-        try (ZkEnsemble zk = new ZkEnsemble(1, 100);
-                FaultProxy proxy = new FaultProxy("127.0.0.1", zk.servers().get(0).getPort());
+        try (ZkEnsemble zk = new ZkEnsemble(1, 100, false);
+                FaultProxy proxy = new FaultProxy("127.0.0.1", zk.clientPorts().get(0));
                 CuratorFramework reading = client(proxy.address(), 10_000);
                 CuratorFramework oldOwner = client(zk.connectString(), 3_000);
                 CuratorFramework newOwner = client(zk.connectString(), 3_000);

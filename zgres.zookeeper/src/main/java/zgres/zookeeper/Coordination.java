@@ -1,6 +1,7 @@
 package zgres.zookeeper;
 
 import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.ACLProvider;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -15,6 +16,12 @@ public interface Coordination {
 
     /** @return the znode layout under the configured root */
     ZkPaths paths();
+
+    /**
+     * @return the ACL every zgres znode gets, by path (clients of {@link #newClient} use it already; the shell uses it
+     *         to bring an older tree under it)
+     */
+    ACLProvider acls();
 
     /** @return the shared, started client (readers, shell); do not close it */
     CuratorFramework client();

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -20,6 +21,7 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import zgres.api.config.ConfigPolicy;
 import zgres.api.config.ConfigValidator;
 
 /**
@@ -132,6 +134,22 @@ final class ConfigWriter {
                             + "from its local file or ZooKeeper): it is left alone, " + e.sources() + " is not applied");
                     continue;
                 }
+                Optional<String> refused = refusal(e, cur);
+                if (refused.isPresent()) {
+                    boolean stale = cur != null && cur.source().equals(ZOOKEEPER) && ConfigPolicy.localOnlyPid(
+                            e.pid(), false).isPresent();
+                    // (once per version of the znodes: a property map can hold arrays, whose text differs each time)
+                    refuse("refused:" + e.pid() + e.sources() + e.newestMtime(), "config: refused " + String.join(", ", e.sources()) + ": "
+                            + refused.get()
+                            + "; " + (cur == null ? "not creating it" : stale ? "deleting the instance an older "
+                                    + "version created from ZooKeeper" : "the component keeps its last good "
+                                            + "configuration"));
+                    if (stale) {
+                        cur.config().delete();
+                        applied.incrementAndGet();
+                    }
+                    continue;
+                }
                 Map<String, Object> local = cur == null ? Map.of() : cur.localValues();
                 Map<String, Object> merged = new TreeMap<>(e.props());
                 merged.putAll(local);
@@ -161,6 +179,30 @@ final class ConfigWriter {
                 LOG.error("config: could not remove the ZooKeeper values of {}: {}", pid, ex.toString());
             }
         }
+    }
+
+    /**
+     * @return why ZooKeeper may not set what {@code e} says (a local-only PID or key, a factory instance the local file
+     *         does not define: {@link ConfigPolicy}), or empty
+     */
+    private static Optional<String> refusal(ConfigLayers.Effective e, Current cur) {
+        for (String key : e.props().keySet()) {
+            if (ConfigPolicy.secret(key)) {
+                return ConfigPolicy.localOnlyKey(e.pid(), key); // secrets first: never in ZooKeeper, whatever else
+            }
+        }
+        boolean definedLocally = cur != null && !cur.source().equals(ZOOKEEPER);
+        Optional<String> pid = ConfigPolicy.localOnlyPid(e.pid(), definedLocally);
+        if (pid.isPresent()) {
+            return pid;
+        }
+        for (String key : e.props().keySet()) {
+            Optional<String> k = ConfigPolicy.localOnlyKey(e.pid(), key);
+            if (k.isPresent()) {
+                return k;
+            }
+        }
+        return Optional.empty();
     }
 
     /** The local file: {@code file} maps each PID it names to its properties. */
@@ -201,7 +243,7 @@ final class ConfigWriter {
             List<String> znodes, String what, long mtime) throws IOException {
         List<String> errors = validator.validate(pid, props, true);
         if (!errors.isEmpty()) {
-            report("invalid:" + pid + props, "config: rejected " + String.join("; ", errors) + " (" + what + "); "
+            report("invalid:" + pid + errors + what, "config: rejected " + String.join("; ", errors) + " (" + what + "); "
                     + (cur == null ? "not creating it" : "the component keeps its last good configuration"));
             return;
         }
@@ -232,6 +274,12 @@ final class ConfigWriter {
     }
 
     /** Bad input from a file or a znode is an expected fault: one WARN line per occurrence, nothing changes. */
+    private void refuse(String key, String message) {
+        if (reported.add(key)) {
+            LOG.error(message);
+        }
+    }
+
     private void report(String key, String message) {
         if (reported.add(key)) {
             LOG.warn(message);

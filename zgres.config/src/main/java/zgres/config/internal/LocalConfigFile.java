@@ -5,11 +5,15 @@ import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -26,6 +30,7 @@ import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,41 +45,105 @@ import zgres.api.config.ConfigValidator;
  * by that framework or system property (the checked-in templates of {@code ./zgres demo}, {@code ctl} and
  * {@code zookeeper} use it). A PID whose values its bundle's metatype rejects — a key it does not know, a value out
  * of range — is not applied, with an error naming the file, the PID, the key and the reason.
+ *
+ * <p>The file is checked every second; an edit is applied without a restart, all or nothing: when any PID of the
+ * edited file is rejected (or the file cannot be read), nothing of the edit is applied and every component keeps its
+ * configuration.
  */
 @Component(immediate = true)
 public class LocalConfigFile {
     public static final String PROPERTY = "zgres.config.file";
+    /** how often the file is checked for changes */
+    static final long CHECK_MS = 1000;
     private static final Logger LOG = LoggerFactory.getLogger(LocalConfigFile.class);
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(zgres\\.[A-Za-z0-9_.-]+)\\}");
 
+    private final BundleContext context;
+    private final ConfigValidator validator;
+    private final ConfigWriter writer;
+    private final Path path;
+    private final ScheduledExecutorService watcher;
+    private volatile FileTime applied;
+    private boolean first = true;
+
     @Activate
     public LocalConfigFile(BundleContext context, @Reference ConfigurationAdmin cm,
-            @Reference ConfigValidator validator) throws IOException, InvalidSyntaxException {
+            @Reference ConfigValidator validator) {
+        this.context = context;
+        this.validator = validator;
+        this.writer = new ConfigWriter(cm, validator);
         String file = context.getProperty(PROPERTY);
-        if (file == null || file.isBlank()) {
+        this.path = file == null || file.isBlank() ? null : Path.of(file);
+        if (path == null) {
+            watcher = null;
             return;
         }
-        Path path = Path.of(file);
+        apply();
+        // an edit of the file is applied without a restart
+        watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "zgres-local-config");
+            t.setDaemon(true);
+            return t;
+        });
+        watcher.scheduleWithFixedDelay(this::applyIfChanged, CHECK_MS, CHECK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (watcher != null) {
+            watcher.shutdownNow();
+        }
+        writer.close();
+    }
+
+    private void applyIfChanged() {
+        try {
+            FileTime t = Files.getLastModifiedTime(path);
+            if (!t.equals(applied)) {
+                LOG.info("config: {} changed", path);
+                apply();
+            }
+        } catch (IOException e) {
+            LOG.debug("config: cannot check {}: {}", path, e.toString());
+        } catch (RuntimeException e) {
+            LOG.error("config: applying {} failed: {}", path, e.toString(), e);
+        }
+    }
+
+    /** Reads the file and writes every PID it holds that its bundle's metatype accepts. */
+    private synchronized void apply() {
         Map<String, Map<String, Object>> pids;
         try {
+            applied = Files.getLastModifiedTime(path);
             pids = read(path, context::getProperty);
         } catch (IOException | IllegalArgumentException e) {
             LOG.error("config: cannot read the local configuration {}: {} (nothing applied from it)", path,
                     e.getMessage());
+            first = false;
             return;
         }
         Map<String, Map<String, Object>> valid = new TreeMap<>();
+        boolean rejected = false;
         for (Map.Entry<String, Map<String, Object>> e : pids.entrySet()) {
             List<String> errors = validator.validate(e.getKey(), e.getValue(), true);
             if (errors.isEmpty()) {
                 valid.put(e.getKey(), e.getValue());
             } else {
+                rejected = true;
                 LOG.error("config: {} in {} is not applied: {}", e.getKey(), path, String.join("; ", errors));
             }
         }
-        ConfigWriter writer = new ConfigWriter(cm, validator);
-        writer.fromLocalFile(valid, path.toString());
-        LOG.info("config: applied {} configuration(s) from {}", valid.size(), path);
+        if (rejected && !first) {
+            LOG.error("config: the edit of {} is not applied: every component keeps its configuration", path);
+            return;
+        }
+        first = false;
+        try {
+            writer.fromLocalFile(valid, path.toString());
+            LOG.info("config: applied {} configuration(s) from {}", valid.size(), path);
+        } catch (IOException | InvalidSyntaxException e) {
+            LOG.error("config: could not apply {}: {}", path, e.toString());
+        }
     }
 
     /** Reads a local configuration file: PID (or {@code factory~name}) to properties. */

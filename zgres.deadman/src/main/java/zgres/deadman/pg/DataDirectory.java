@@ -108,14 +108,17 @@ public final class DataDirectory {
     /** {@code initdb} (with checksums, so that pg_rewind works) and the zgres settings. */
     public void initdb() throws IOException {
         tools.createDirectory(spec.dataDir(), "rwx------");
-        String method = spec.superuserPassword().isEmpty() ? "trust" : "scram-sha-256";
-        List<String> args = new ArrayList<>(List.of("-D", spec.dataDir().toString(), "-U", spec.superuser(),
-                "--data-checksums", "-E", "UTF8", "--locale=C", "--auth-local=trust", "--auth-host=" + method));
-        Path pw = runDir.resolve("initdb.pw");
-        if (!spec.superuserPassword().isEmpty()) {
-            tools.writeFile(pw, spec.superuserPassword() + "\n", "rw-------");
-            args.add("--pwfile=" + pw);
+        if (spec.superuserPassword().isEmpty() || spec.replicationPassword().isEmpty()) {
+            throw new IOException("refusing to bootstrap without superuser_password and replication_password (no "
+                    + "trust authentication)");
         }
+        // passwords over TCP; over the (private) socket only the OS user of the same name: never trust
+        String method = "scram-sha-256";
+        List<String> args = new ArrayList<>(List.of("-D", spec.dataDir().toString(), "-U", spec.superuser(),
+                "--data-checksums", "-E", "UTF8", "--locale=C", "--auth-local=peer", "--auth-host=" + method));
+        Path pw = runDir.resolve("initdb.pw");
+        tools.writeFile(pw, spec.superuserPassword() + "\n", "rw-------");
+        args.add("--pwfile=" + pw);
         try {
             Exec.Result r = tools.run(Duration.ofMinutes(5), Map.of("LC_ALL", "C"), "initdb",
                     args.toArray(String[]::new));
@@ -143,8 +146,7 @@ public final class DataDirectory {
         tools.writeFile(spec.dataDir().resolve("postgresql.conf"), conf.toString(), "rw-------");
         StringBuilder hba = new StringBuilder(Files.readString(spec.dataDir().resolve("pg_hba.conf")));
         hba.append("\n# ---- zgres\n");
-        String replMethod = spec.replicationPassword().isEmpty() ? "trust" : "scram-sha-256";
-        hba.append("host replication ").append(spec.replicationUser()).append(" all ").append(replMethod).append('\n');
+        hba.append("host replication ").append(spec.replicationUser()).append(" all ").append(method).append('\n');
         hba.append("host all all all ").append(method).append('\n');
         for (String h : spec.hba()) {
             hba.append(h).append('\n');

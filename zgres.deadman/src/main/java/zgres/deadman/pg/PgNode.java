@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import zgres.api.ConnInfo;
+import zgres.process.AtomicFile;
 import zgres.process.Exec;
 import zgres.process.Signals;
 
@@ -36,7 +37,7 @@ public final class PgNode implements AutoCloseable {
     private final Path runDir;
     private final Libpq libpq;
     private final DataDirectory data;
-    private final Path script;
+    private Path script;
     private final LocalConnection jdbc;
     private volatile Supervisor supervisor;
 
@@ -44,18 +45,38 @@ public final class PgNode implements AutoCloseable {
         this.spec = spec;
         this.tools = tools;
         this.runDir = spec.dataDir().toAbsolutePath().resolveSibling(spec.dataDir().getFileName() + ".zgres");
-        this.script = runDir.resolve("supervisor.pl");
         this.jdbc = new LocalConnection(spec.host(), spec.port(), spec.dbname(), spec.superuser(),
                 spec.superuserPassword());
         tools.createDirectory(runDir, "rwx------");
+        this.script = supervisorScript();
+        this.libpq = new Libpq(spec, tools, runDir.resolve("pgpass"));
+        this.data = new DataDirectory(spec, tools, runDir, libpq);
+    }
+
+    /**
+     * The bundle's copy of supervisor.pl, written into a new private directory of this JVM's user (mode 700, an
+     * unguessable name): this JVM runs it, so nobody else (PostgreSQL's user included) may be able to change it.
+     */
+    private static Path supervisorScript() throws IOException {
+        Path dir = Files.createTempDirectory("zgres-supervisor-", java.nio.file.attribute.PosixFilePermissions
+                .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        Path f = dir.resolve("supervisor.pl");
         try (InputStream in = PgNode.class.getResourceAsStream("/zgres/deadman/supervisor.pl")) {
             if (in == null) {
                 throw new IOException("supervisor.pl is missing from the deadman bundle");
             }
-            Files.write(script, in.readAllBytes());
+            AtomicFile.write(f, in.readAllBytes(), java.nio.file.attribute.PosixFilePermissions.fromString(
+                    "r--------"), t -> { });
         }
-        this.libpq = new Libpq(spec, tools, runDir.resolve("pgpass"));
-        this.data = new DataDirectory(spec, tools, runDir, libpq);
+        return f;
+    }
+
+    /** @return the supervisor script, written again if something removed it (a /tmp cleaner) */
+    private Path script() throws IOException {
+        if (!Files.isRegularFile(script, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            script = supervisorScript();
+        }
+        return script;
     }
 
     public Spec spec() {
@@ -219,7 +240,7 @@ public final class PgNode implements AutoCloseable {
         }
         killStrayPostmaster();
         closeSupervisor();
-        supervisor = Supervisor.start(spec.name(), script, tools.user(), spec.logFile(), armedDeadline,
+        supervisor = Supervisor.start(spec.name(), script(), tools.user(), spec.logFile(), armedDeadline,
                 postgresCommand(), events);
         LOG.info("[{}] started PostgreSQL (pid {}) as {}{}", spec.name(), supervisor.postmasterPid(),
                 data.hasStandbySignal() ? "standby" : "primary", armedDeadline.isPresent() ? ", dead man's switch armed"
@@ -374,6 +395,12 @@ public final class PgNode implements AutoCloseable {
         if (supervisor != null) {
             supervisor.close();
             supervisor = null;
+        }
+        try {
+            Files.deleteIfExists(script);
+            Files.deleteIfExists(script.getParent());
+        } catch (IOException e) {
+            LOG.debug("[{}] could not remove {}: {}", spec.name(), script, e.toString());
         }
     }
 }

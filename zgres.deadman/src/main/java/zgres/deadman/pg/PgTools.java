@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.GroupPrincipal;
@@ -12,8 +11,8 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
+import zgres.process.AtomicFile;
 import zgres.process.Exec;
 
 /**
@@ -106,14 +105,9 @@ public final class PgTools {
         own(dir);
     }
 
-    /** Writes a file owned by the PostgreSQL user, atomically (temporary file and rename). */
+    /** Writes a file owned by the PostgreSQL user, atomically ({@link AtomicFile}: exclusive create, then rename). */
     public void writeFile(Path file, String content, String mode) throws IOException {
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".zgres-tmp");
-        Files.writeString(tmp, content);
-        Set<PosixFilePermission> perms = PosixFilePermissions.fromString(mode);
-        Files.setPosixFilePermissions(tmp, perms);
-        own(tmp);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicFile.write(file, content.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                PosixFilePermissions.fromString(mode), this::own);
     }
 }

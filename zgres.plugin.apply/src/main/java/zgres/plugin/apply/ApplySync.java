@@ -3,7 +3,6 @@ package zgres.plugin.apply;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +20,7 @@ import zgres.api.ConnInfo;
 import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.sync.SyncPlugin;
+import zgres.process.AtomicFile;
 import zgres.process.Exec;
 
 /**
@@ -91,14 +91,7 @@ public class ApplySync implements SyncPlugin {
             return;
         }
         Path f = settings.file().toAbsolutePath();
-        Files.createDirectories(f.getParent());
-        Path tmp = Files.createTempFile(f.getParent(), "." + f.getFileName(), ".tmp");
-        try {
-            Files.writeString(tmp, content);
-            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.write(f, content, "rw-r--r--");
         for (String exe : settings.executables()) {
             run(exe, f);
         }

@@ -11,7 +11,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -29,6 +28,7 @@ import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
 import zgres.api.sync.SyncPlugin;
+import zgres.process.AtomicFile;
 import zgres.process.Daemon;
 
 /**
@@ -270,14 +270,7 @@ public class HaproxySync implements SyncPlugin, AutoCloseable {
     }
 
     static void writeAtomically(Path file, String content) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
-        try {
-            Files.writeString(tmp, content);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.write(file, content, "rw-r--r--");
     }
 
     @Override

@@ -3,8 +3,6 @@ package zgres.plugin.pgbouncer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -22,6 +20,7 @@ import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
 import zgres.api.sync.SyncPlugin;
+import zgres.process.AtomicFile;
 
 /**
  * Keeps a pgbouncer's databases in step with the cluster. It owns one file, included from pgbouncer.ini with
@@ -134,15 +133,6 @@ public class PgbouncerSync implements SyncPlugin {
 
     /** Writes {@code file} atomically with the given mode from its creation (never readable by others before). */
     static void writeAtomically(Path file, String content, String mode) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(mode)));
-        try {
-            Files.writeString(tmp, content);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.write(file, content, mode);
     }
 }

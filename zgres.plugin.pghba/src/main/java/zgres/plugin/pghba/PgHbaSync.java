@@ -6,7 +6,6 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.util.ArrayList;
@@ -21,6 +20,7 @@ import zgres.api.ClusterSnapshot;
 import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.sync.SyncPlugin;
+import zgres.process.AtomicFile;
 import zgres.process.Signals;
 
 /**
@@ -101,17 +101,17 @@ public class PgHbaSync implements SyncPlugin {
             return;
         }
         PosixFileAttributes attrs = Files.readAttributes(f, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        Path tmp = f.resolveSibling("." + f.getFileName() + ".zgres-tmp");
-        Files.writeString(tmp, wanted);
-        Files.setPosixFilePermissions(tmp, attrs.permissions());
-        PosixFileAttributeView view = Files.getFileAttributeView(tmp, PosixFileAttributeView.class);
-        try {
-            view.setOwner(attrs.owner());
-            view.setGroup(attrs.group());
-        } catch (IOException e) {
-            LOG.debug("[{}] keeping the owner of {}: {}", settings.name(), f, e.toString());
-        }
-        Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        // the same mode and owner as the file it replaces (PostgreSQL's user must read it)
+        AtomicFile.write(f, wanted.getBytes(java.nio.charset.StandardCharsets.UTF_8), attrs.permissions(), tmp -> {
+            PosixFileAttributeView view = Files.getFileAttributeView(tmp, PosixFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            try {
+                view.setOwner(attrs.owner());
+                view.setGroup(attrs.group());
+            } catch (IOException e) {
+                LOG.debug("[{}] keeping the owner of {}: {}", settings.name(), f, e.toString());
+            }
+        });
         LOG.info("[{}] updated the replication entries of {}", settings.name(), f);
         reload();
     }

@@ -25,6 +25,7 @@ import zgres.api.ClusterSnapshot;
 import zgres.api.GroupName;
 import zgres.api.GroupState;
 import zgres.api.NodeState;
+import zgres.api.config.ConfigPolicy;
 import zgres.api.config.ConfigValidator;
 import zgres.api.config.ConfigValues;
 import zgres.zookeeper.ClusterCache;
@@ -146,6 +147,16 @@ public class ConfigCommands {
         if (assignments.isEmpty() || assignments.stream().anyMatch(x -> !x.contains("=") || x.startsWith("="))) {
             throw new IllegalArgumentException("usage: config set [scope] <pid> key=value ... (got " + assignments
                     + ")");
+        }
+        // what only a local file may set is refused here, before anything is written (the bridge refuses it too)
+        List<String> refused = new ArrayList<>();
+        ConfigPolicy.localOnlyPid(sp[1], true).ifPresent(refused::add);
+        for (String as : assignments) {
+            ConfigPolicy.localOnlyKey(sp[1], as.substring(0, as.indexOf('=')).trim()).ifPresent(refused::add);
+        }
+        if (!refused.isEmpty()) {
+            throw new IllegalArgumentException("refused, nothing written: " + String.join("; ", refused)
+                    + " (set it in the runtime's local configuration file)");
         }
         ConfigValidator v = validator;
         boolean described = v != null && v.knows(sp[1]);

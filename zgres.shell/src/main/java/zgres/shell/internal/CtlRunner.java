@@ -2,6 +2,8 @@ package zgres.shell.internal;
 
 import java.io.ByteArrayInputStream;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
@@ -13,7 +15,8 @@ import org.osgi.service.component.annotations.Reference;
 
 /**
  * One-shot command mode for scripts ({@code ./zgres ctl ...}): when the framework property {@code zgres.ctl} holds a
- * Gogo command line, run it once the zgres commands are registered, print its result on stdout (errors on stderr),
+ * Gogo command line (and {@code zgres.ctl.argc} / {@code zgres.ctl.arg.N} its arguments, passed untouched), run it
+ * once the zgres commands are registered, print its result on stdout (errors on stderr),
  * and exit with 0 on success or 1 on failure (2 when the runtime never got to run it). The runtime's shutdown hook
  * stops the framework cleanly.
  */
@@ -25,23 +28,38 @@ public class CtlRunner {
 
     @Activate
     public CtlRunner(BundleContext context, @Reference CommandProcessor processor,
-            @Reference ZgresCommands commands) {
+            @Reference ZgresCommands commands, @Reference ConfigCommands config, @Reference AclCommands acl) {
         String command = context.getProperty(PROPERTY);
         if (command == null || command.isBlank()) {
             return;
         }
+        List<String> args = new ArrayList<>();
+        String argc = context.getProperty(PROPERTY + ".argc");
+        for (int i = 0; argc != null && i < Integer.parseInt(argc); i++) {
+            String a = context.getProperty(PROPERTY + ".arg." + i);
+            args.add(a == null ? "" : a);
+        }
         watchdog(command, Integer.parseInt(System.getProperty("zgres.ctl.timeout", "30")));
-        Thread t = new Thread(() -> System.exit(run(processor, command)), "zgres-ctl");
+        Thread t = new Thread(() -> System.exit(run(processor, command, args)), "zgres-ctl");
         t.setDaemon(false);
         t.start();
     }
 
-    static int run(CommandProcessor processor, String command) {
+    /**
+     * Runs {@code command} (a Gogo command line) with {@code args} appended: each argument reaches the command as
+     * exactly one string, whatever it holds (quotes, spaces, {@code $}), through a session variable; none is parsed.
+     */
+    static int run(CommandProcessor processor, String command, List<String> args) {
         PrintStream out = System.out;
         PrintStream err = System.err;
         STARTED.set(true);
         try (CommandSession session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, err)) {
-            Object result = session.execute(command);
+            StringBuilder line = new StringBuilder(command);
+            for (int i = 0; i < args.size(); i++) {
+                session.put("zgres_ctl_arg" + i, args.get(i));
+                line.append(" $zgres_ctl_arg").append(i);
+            }
+            Object result = session.execute(line.toString());
             if (result != null) {
                 out.println(session.format(result, Converter.INSPECT));
             }

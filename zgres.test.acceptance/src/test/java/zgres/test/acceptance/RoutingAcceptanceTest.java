@@ -39,6 +39,7 @@ import zgres.api.Role;
 import zgres.api.Tags;
 import zgres.testkit.Group;
 import zgres.testkit.NodeProcess;
+import zgres.testkit.OsUser;
 import zgres.testkit.Pg;
 import zgres.testkit.Profile;
 import zgres.testkit.Routing;
@@ -68,6 +69,7 @@ class RoutingAcceptanceTest {
         g.start();
         hookDir = Files.createTempDirectory("zgres-apply-");
         Files.setPosixFilePermissions(hookDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        OsUser.own(hookDir, OsUser.runtimeUser()); // the sync daemon's user writes here
         Path hook = hookDir.resolve("hook.sh");
         Files.writeString(hook, "#!/bin/sh\ncp \"$1\" " + hookDir.resolve("calls") + "\n");
         Files.setPosixFilePermissions(hook, PosixFilePermissions.fromString("rwxr-xr-x"));

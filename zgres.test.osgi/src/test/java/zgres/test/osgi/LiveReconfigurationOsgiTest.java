@@ -37,8 +37,9 @@ import zgres.zookeeper.Znodes;
 
 /**
  * Live reconfiguration inside the runtime's OSGi framework, with a real embedded ZooKeeper and a real PostgreSQL
- * master: {@code /config} reaches Config Admin and the components (and back when deleted), local configurations are
- * never touched, invalid values are rejected while the last good one stays, and a plugin bundle updated, uninstalled
+ * master: {@code /config} reaches Config Admin and the components (and back when deleted), but creates no plugin
+ * instance and sets no local-only key; configurations made by hand are never touched, invalid values are rejected
+ * while the last good one stays, and a plugin bundle (configured in the local file) updated, uninstalled
  * and installed again during 50 master changes sees every final state while the deadman keeps its ZooKeeper session
  * and its lock and the sync daemon is never restarted.
  */
@@ -79,42 +80,70 @@ class LiveReconfigurationOsgiTest extends LiveRuntime {
 
     @Test
     @Order(2)
-    void localConfigurationsAreNeverTouchedAndConfigurationsOfMissingBundlesAreStoredUnused() throws Exception {
+    void zookeeperTunesWhatTheLocalFileDefinesButCreatesNoPluginAndNamesNoFile() throws Exception {
         Path dir = Files.createTempDirectory(base, "apply-");
-        Configuration local = cm.getFactoryConfiguration("zgres.plugin.apply", "local", "?");
+        // configured by hand in Config Admin (not from a file, not from ZooKeeper): never touched
+        Configuration foreign = cm.getFactoryConfiguration("zgres.plugin.apply", "foreign", "?");
         Dictionary<String, Object> p = new Hashtable<>();
-        p.put("path", dir.resolve("local.json").toString());
-        local.update(p);
-        writeConfig("all", "zgres.plugin.apply~local", "{\"path\": \"" + dir.resolve("from-zk.json") + "\"}");
-        writeConfig("all", "zgres.plugin.apply~zk", "{\"path\": \"" + dir.resolve("zk.json") + "\"}");
+        p.put("path", dir.resolve("foreign.json").toString());
+        foreign.update(p);
+        // a plugin instance the local file defines
+        localFile(Map.of("zgres.plugin.apply~tuned", Map.of("path", dir.resolve("tuned.json").toString())));
+        await("the local file's apply~tuned", 20_000, () -> Files.exists(dir.resolve("tuned.json")));
+        writeConfig("all", "zgres.plugin.apply~foreign", "{\"timeout_ms\": 1111}");
+        writeConfig("all", "zgres.plugin.apply~tuned", "{\"timeout_ms\": 2222}");
+        writeConfig("all", "zgres.plugin.apply~zk", "{\"timeout_ms\": 3333}");
         writeConfig("all", "zgres.nosuchbundle", "{\"anything\": 1}");
-        await("the bridge created zgres.plugin.apply~zk", 20_000, () -> {
+        await("ZooKeeper's timeout_ms on the local file's instance", 20_000, () -> {
             try {
-                return config("zgres.plugin.apply~zk") != null && config("zgres.nosuchbundle") != null;
+                return Integer.valueOf(2222).equals(property("zgres.plugin.apply~tuned", "timeout_ms"))
+                        && config("zgres.nosuchbundle") != null;
             } catch (Exception e) {
                 return false;
             }
         });
-        await("the apply plugin configured from ZooKeeper wrote its file", 20_000, () -> Files.exists(dir.resolve(
-                "zk.json")));
-        Thread.sleep(500);
-        assertThat(property("zgres.plugin.apply~local", "path")).as("the local configuration wins").isEqualTo(
-                dir.resolve("local.json").toString());
-        assertThat(property("zgres.plugin.apply~local", "zgres.config.source")).isNull();
-        assertThat(Files.exists(dir.resolve("from-zk.json"))).isFalse();
+        assertThat(property("zgres.plugin.apply~tuned", "zgres.config.source")).isEqualTo("local+zookeeper");
+        assertThat(property("zgres.plugin.apply~tuned", "path")).isEqualTo(dir.resolve("tuned.json").toString());
+        assertThat(config("zgres.plugin.apply~zk")).as("no plugin instance comes from ZooKeeper").isNull();
+        assertThat(property("zgres.plugin.apply~foreign", "timeout_ms")).as("never touched").isNull();
         assertThat(property("zgres.nosuchbundle", "anything")).as("stored for a bundle installed later").isEqualTo(1);
-        zk.client().delete().forPath(path("all", "zgres.plugin.apply~local"));
-        zk.client().delete().forPath(path("all", "zgres.plugin.apply~zk"));
-        zk.client().delete().forPath(path("all", "zgres.nosuchbundle"));
-        await("owned configurations deleted", 20_000, () -> {
+        // a local-only key written behind the shell's back: refused, the last good configuration stays
+        writeConfig("all", "zgres.plugin.apply~tuned", "{\"timeout_ms\": 2222, \"path\": \"" + dir.resolve(
+                "elsewhere.json") + "\"}");
+        writeConfig("all", "zgres.nosuchbundle", "{\"anything\": 2}");
+        await("a later change applied (so the refused one was processed)", 20_000, () -> {
             try {
-                return config("zgres.plugin.apply~zk") == null && config("zgres.nosuchbundle") == null;
+                return Integer.valueOf(2).equals(property("zgres.nosuchbundle", "anything"));
             } catch (Exception e) {
                 return false;
             }
         });
-        assertThat(config("zgres.plugin.apply~local")).as("never deleted: not ours").isNotNull();
-        local.delete();
+        assertThat(property("zgres.plugin.apply~tuned", "path")).isEqualTo(dir.resolve("tuned.json").toString());
+        assertThat(Files.exists(dir.resolve("elsewhere.json"))).isFalse();
+        assertThatThrownBy(() -> run("zgres:config set zgres.plugin.apply~tuned path=/etc/passwd"))
+                .hasMessageContaining("refused, nothing written").hasMessageContaining("path is local-only");
+        for (String pid : List.of("zgres.plugin.apply~foreign", "zgres.plugin.apply~tuned", "zgres.plugin.apply~zk",
+                "zgres.nosuchbundle")) {
+            zk.client().delete().forPath(path("all", pid));
+        }
+        await("ZooKeeper's values gone, the local file's stay", 20_000, () -> {
+            try {
+                return config("zgres.nosuchbundle") == null && property("zgres.plugin.apply~tuned", "timeout_ms")
+                        == null && config("zgres.plugin.apply~tuned") != null;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        localFile(Map.of());
+        await("the local file's instance removed with it", 20_000, () -> {
+            try {
+                return config("zgres.plugin.apply~tuned") == null;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        assertThat(config("zgres.plugin.apply~foreign")).as("never deleted: not ours").isNotNull();
+        foreign.delete();
     }
 
     @Test
@@ -134,10 +163,10 @@ class LiveReconfigurationOsgiTest extends LiveRuntime {
                 "debounce is not a key");
         // written behind the shell's back: the bridge rejects it and Config Admin keeps the last good value
         writeConfig("all", "zgres.sync", "{\"debounce_ms\": -5}");
-        writeConfig("all", "zgres.plugin.apply~marker", "{\"path\": \"" + base.resolve("marker.json") + "\"}");
+        writeConfig("all", "zgres.nosuchbundle.marker", "{\"anything\": 1}");
         await("a later valid change applied (so the invalid one was processed)", 20_000, () -> {
             try {
-                return config("zgres.plugin.apply~marker") != null;
+                return config("zgres.nosuchbundle.marker") != null;
             } catch (Exception e) {
                 return false;
             }
@@ -147,7 +176,7 @@ class LiveReconfigurationOsgiTest extends LiveRuntime {
         Thread.sleep(300);
         assertThat(property("zgres.sync", "debounce_ms")).as("malformed JSON loses nothing").isEqualTo(15);
         zk.client().delete().forPath(path("all", "zgres.sync"));
-        zk.client().delete().forPath(path("all", "zgres.plugin.apply~marker"));
+        zk.client().delete().forPath(path("all", "zgres.nosuchbundle.marker"));
         await("zgres.sync deleted", 20_000, () -> {
             try {
                 return config("zgres.sync") == null;
@@ -168,7 +197,8 @@ class LiveReconfigurationOsgiTest extends LiveRuntime {
             zk.client().create().orSetData().creatingParentsIfNeeded().forPath(zk.paths().conn(n), Znodes
                     .encode(new ConnInfo(n.host(), n.port(), "postgres", "z")));
         }
-        run("zgres:config set zgres.plugin.apply~stream path=" + out);
+        // the plugin instance comes from the local file (where its file is named); ZooKeeper could only tune it
+        localFile(Map.of("zgres.plugin.apply~stream", Map.of("path", out.toString())));
         await("the apply plugin writes its file", 20_000, () -> Files.exists(out));
         Bundle apply = Arrays.stream(context.getBundles()).filter(x -> "zgres.plugin.apply".equals(x
                 .getSymbolicName())).findFirst().orElseThrow();
@@ -215,7 +245,7 @@ class LiveReconfigurationOsgiTest extends LiveRuntime {
         assertThat(after.getEphemeralOwner()).as("and its session").isEqualTo(lock.getEphemeralOwner());
         assertThat(run("zgres:plugins " + GROUP)).contains("zgres.plugin.apply").contains("127.0.0.1:" + port);
         zk.client().delete().forPath(lockPath);
-        run("zgres:config delete zgres.plugin.apply~stream");
+        localFile(Map.of());
     }
 
     String stateJson() throws Exception {

@@ -14,6 +14,7 @@ import java.util.Dictionary;
 import java.util.Enumeration;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.jar.Attributes;
@@ -111,10 +112,7 @@ abstract class LiveRuntime {
         base = Files.createTempDirectory("zgres-live-");
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
         zkConfig = cm.getConfiguration("zgres.zookeeper", "?");
-        Dictionary<String, Object> z = new Hashtable<>();
-        z.put("embedded_port", freePort());
-        z.put("embedded_data_dir", base.resolve("zookeeper").toString());
-        zkConfig.update(z);
+        zkConfig.update(OsgiSupport.zookeeper(base, freePort()));
         tracker = new ServiceTracker<>(context, Coordination.class, null);
         tracker.open();
         zk = tracker.waitForService(30_000);
@@ -159,12 +157,38 @@ abstract class LiveRuntime {
                 c.delete();
             }
         }
+        localFile(Map.of());
         if (zkConfig != null) {
             zkConfig.delete();
         }
         if (tracker != null) {
             tracker.close();
         }
+    }
+
+    /**
+     * Rewrites the runtime's local configuration file (framework property {@code zgres.config.file}) with these PIDs
+     * and their string properties; the runtime applies an edit within a second.
+     */
+    void localFile(Map<String, Map<String, String>> pids) throws IOException {
+        Path f = Path.of(context.getProperty("zgres.config.file"));
+        StringBuilder sb = new StringBuilder("{\n");
+        int i = 0;
+        for (Map.Entry<String, Map<String, String>> e : pids.entrySet()) {
+            sb.append(i++ > 0 ? ",\n" : "").append("  \"").append(e.getKey()).append("\": {");
+            int j = 0;
+            for (Map.Entry<String, String> kv : e.getValue().entrySet()) {
+                sb.append(j++ > 0 ? ", " : "").append('"').append(kv.getKey()).append("\": \"")
+                        .append(kv.getValue().replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+            }
+            sb.append('}');
+        }
+        sb.append("\n}\n");
+        Files.createDirectories(f.getParent());
+        Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
+        Files.writeString(tmp, sb.toString());
+        Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption
+                .REPLACE_EXISTING);
     }
 
     Stat lockStat() throws Exception {

@@ -40,4 +40,24 @@ final class OsgiSupport {
             return r == null ? out.toString() : s.format(r, 0).toString();
         }
     }
+
+    /**
+     * The {@code zgres.zookeeper} configuration of a test runtime: an embedded server that, like every zgres
+     * ZooKeeper, serves only authenticated clients, and this runtime's identity (an operator: its shell writes
+     * /config) in a credentials file of mode 600.
+     */
+    static java.util.Dictionary<String, Object> zookeeper(java.nio.file.Path base, int port) throws IOException {
+        String user = "zgres-operator";
+        String password = java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(16));
+        java.nio.file.Path cred = base.resolve("operator.credentials");
+        java.nio.file.Files.createFile(cred, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        java.nio.file.Files.writeString(cred, user + ":" + password + "\n");
+        java.util.Dictionary<String, Object> z = new java.util.Hashtable<>();
+        z.put("embedded_port", port);
+        z.put("embedded_data_dir", base.resolve("zookeeper").toString());
+        z.put("credentials_file", cred.toString());
+        z.put("acl_operator", new String[] {zgres.zookeeper.ZkAcls.digestId(user + ":" + password)});
+        return z;
+    }
 }

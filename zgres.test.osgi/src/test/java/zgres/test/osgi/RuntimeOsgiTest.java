@@ -76,10 +76,7 @@ class RuntimeOsgiTest {
         Path base = Files.createTempDirectory("zgres-osgi-");
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
         Configuration zk = cm.getConfiguration("zgres.zookeeper", "?");
-        Dictionary<String, Object> z = new Hashtable<>();
-        z.put("embedded_port", freePort());
-        z.put("embedded_data_dir", base.resolve("zookeeper").toString());
-        zk.update(z);
+        zk.update(OsgiSupport.zookeeper(base, freePort()));
         ServiceTracker<Coordination, Coordination> t = new ServiceTracker<>(context, Coordination.class, null);
         t.open();
         Coordination coordination = t.waitForService(30_000);

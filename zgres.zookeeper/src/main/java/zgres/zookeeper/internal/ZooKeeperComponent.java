@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.api.ACLProvider;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -14,6 +15,7 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,25 +60,106 @@ public class ZooKeeperComponent implements Coordination {
         @AttributeDefinition(description = "Embedded server: tick time, ms (sessions may be 2 ticks to 60 s)",
                 min = "10")
         int embedded__tick__ms() default 100;
+
+        @AttributeDefinition(description = "Embedded server: TLS client port (0: none); with tls_only the plain "
+                + "port is not opened", min = "0", max = "65535")
+        int embedded__secure__port() default 0;
+
+        @AttributeDefinition(description = "Embedded server: serve TLS only (embedded_secure_port, no plain port)")
+        boolean embedded__tls__only() default false;
+
+        @AttributeDefinition(description = "How this runtime authenticates to ZooKeeper: digest (user:password in "
+                + "credentials_file), sasl (JAAS), x509 (the TLS client certificate) or none (no authentication: "
+                + "anyone who reaches ZooKeeper controls the cluster). The embedded server enforces it.",
+                options = {@Option(value = "digest"), @Option(value = "sasl"), @Option(value = "x509"),
+                        @Option(value = "none")})
+        String auth() default "digest";
+
+        @AttributeDefinition(description = "auth = digest: a file with one line user:password, owned by this "
+                + "runtime's user, mode 600 (see ./zgres credentials)")
+        String credentials__file() default "";
+
+        @AttributeDefinition(description = "A file of the ids of each role (lines node=ID, operator=ID, sync=ID; "
+                + "./zgres credentials writes it); not writable by others. Adds to acl_node, acl_operator, acl_sync")
+        String acl__file() default "";
+
+        @AttributeDefinition(description = "ZooKeeper ids (scheme:id) of database nodes: they write /state, /conn, "
+                + "/lock, /static, /history, /sync, /switchover")
+        String[] acl__node() default {};
+
+        @AttributeDefinition(description = "ZooKeeper ids of operators: they may also write /config and /pause and "
+                + "change ACLs")
+        String[] acl__operator() default {};
+
+        @AttributeDefinition(description = "ZooKeeper ids of sync daemons and readers: read only")
+        String[] acl__sync() default {};
+
+        @AttributeDefinition(description = "Let anyone read the zgres tree (never write)")
+        boolean acl__world__read() default false;
+
+        @AttributeDefinition(description = "auth = sasl: the JAAS configuration file (mode 600)")
+        String sasl__jaas__file() default "";
+
+        @AttributeDefinition(description = "auth = sasl: the JAAS section of the ZooKeeper client")
+        String sasl__section() default "Client";
+
+        @AttributeDefinition(description = "Connect with TLS (ZooKeeper's secure client port)")
+        boolean tls() default false;
+
+        @AttributeDefinition(description = "TLS: this runtime's key and certificate (PKCS12, JKS or PEM)")
+        String tls__keystore() default "";
+
+        @AttributeDefinition(description = "TLS: file holding the keystore password (mode 600)")
+        String tls__keystore__password__file() default "";
+
+        @AttributeDefinition(description = "TLS: the certificates this runtime trusts")
+        String tls__truststore() default "";
+
+        @AttributeDefinition(description = "TLS: file holding the truststore password (mode 600)")
+        String tls__truststore__password__file() default "";
+
+        @AttributeDefinition(description = "TLS: check that the server's certificate names the host connected to")
+        boolean tls__hostname__verification() default true;
     }
 
-    private final EmbeddedZooKeeper embedded;
-    private final String connectString;
-    private final ZkPaths paths;
-    private final CuratorFramework client;
-    private final int connectionTimeoutMs;
+    private EmbeddedZooKeeper embedded;
+    private String connectString;
+    private ZkPaths paths;
+    private CuratorFramework client;
+    private int connectionTimeoutMs;
+    private ClientSecurity security;
 
     @Activate
     public ZooKeeperComponent(Config config) throws Exception {
+        try {
+            start(config);
+        } catch (Exception e) {
+            // one line naming what is wrong (the framework's own report is a bare stack trace)
+            LOG.error("zgres.zookeeper: cannot start: {}", e.getMessage());
+            throw e;
+        }
+    }
+
+    private void start(Config config) throws Exception {
         this.paths = new ZkPaths(config.root());
         this.connectionTimeoutMs = config.connection__timeout__ms();
+        try {
+            this.security = new ClientSecurity(config, paths);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("zgres.zookeeper: " + e.getMessage(), e);
+        }
+        if (security.auth() == ClientSecurity.Auth.none) {
+            LOG.warn("ZooKeeper authentication is off (auth = none): anyone who can reach ZooKeeper controls this "
+                    + "cluster");
+        }
         if (config.connect().isBlank()) {
             if (config.embedded__data__dir().isBlank()) {
                 throw new IllegalArgumentException("zgres.zookeeper: 'embedded_data_dir' is required when 'connect' "
                         + "is empty (the embedded server needs a data directory)");
             }
             embedded = new EmbeddedZooKeeper(config.embedded__address(), config.embedded__port(),
-                    Path.of(config.embedded__data__dir()), config.embedded__tick__ms());
+                    Path.of(config.embedded__data__dir()), config.embedded__tick__ms(), security,
+                    config.embedded__secure__port(), config.embedded__tls__only());
             connectString = embedded.connectString();
         } else {
             embedded = null;
@@ -84,7 +167,8 @@ public class ZooKeeperComponent implements Coordination {
         }
         client = newClient("shared", config.session__timeout__ms());
         client.start();
-        LOG.info("ZooKeeper {} (root {}){}", connectString, paths.root(), embedded != null ? ", embedded" : "");
+        LOG.info("ZooKeeper {} (root {}){}: {}", connectString, paths.root(), embedded != null ? ", embedded" : "",
+                security.describe());
     }
 
     @Deactivate
@@ -111,8 +195,13 @@ public class ZooKeeperComponent implements Coordination {
     }
 
     @Override
+    public ACLProvider acls() {
+        return security.acls();
+    }
+
+    @Override
     public CuratorFramework newClient(String name, int sessionTimeoutMs) {
-        return CuratorFrameworkFactory.builder()
+        return security.apply(CuratorFrameworkFactory.builder())
                 .connectString(connectString)
                 .sessionTimeoutMs(sessionTimeoutMs)
                 .connectionTimeoutMs(Math.min(connectionTimeoutMs, sessionTimeoutMs))
