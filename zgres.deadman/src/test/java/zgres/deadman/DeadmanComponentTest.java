@@ -20,7 +20,19 @@ class DeadmanComponentTest {
         m.put("maximum_lag_on_failover", 1000L);
         m.put("synchronous_mode", "off");
         m.put("pg_parameters", new String[] {"a = 1"});
+        m.put("superuser_password", "pw");
+        m.put("replication_password", "pw");
         return m;
+    }
+
+    @Test
+    void withoutPasswordsNothingStarts() {
+        Map<String, Object> m = local();
+        m.remove("superuser_password");
+        m.remove("replication_password");
+        assertThatThrownBy(() -> DeadmanSettings.from(DeadmanComponent.config(m)))
+                .hasMessageContaining("superuser_password is empty").hasMessageContaining("never runs PostgreSQL with "
+                        + "trust").hasMessageContaining("replication_password is empty");
     }
 
     @Test

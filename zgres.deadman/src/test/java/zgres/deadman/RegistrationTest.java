@@ -67,6 +67,8 @@ class RegistrationTest {
         d1 = c.start(n1);
         await().atMost(Duration.ofSeconds(60)).until(() -> c.snapshot().group("reg")
                 .flatMap(GroupState::masterConn).isPresent());
+        // The bootstrap publishes the lock, the timeline and then the db-id in separate writes: wait for the last.
+        await().atMost(Duration.ofSeconds(10)).until(() -> c.observer.checkExists().forPath(c.paths.dbId("reg")) != null);
         NodeId id = id(n1);
         assertThat(new String(c.observer.getData().forPath(c.paths.lock("reg")), StandardCharsets.UTF_8))
                 .isEqualTo(id.address());

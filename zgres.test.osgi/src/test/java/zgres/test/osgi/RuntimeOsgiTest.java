@@ -26,6 +26,7 @@ import org.osgi.test.junit5.context.BundleContextExtension;
 import org.osgi.test.junit5.service.ServiceExtension;
 import org.osgi.util.tracker.ServiceTracker;
 
+import zgres.api.config.ConfigPolicy;
 import zgres.zookeeper.Coordination;
 
 /**
@@ -69,6 +70,39 @@ class RuntimeOsgiTest {
         ObjectClassDefinition ocd = info.getObjectClassDefinition("zgres.deadman", null);
         assertThat(Arrays.stream(ocd.getAttributeDefinitions(ObjectClassDefinition.ALL)).map(a -> a.getID()))
                 .contains("group", "port", "data_dir", "session_timeout_ms", "maximum_lag_on_failover", "nofailover");
+    }
+
+    /**
+     * Every key of every zgres configuration, as the bundles' metatypes declare it, is classified by the one rule of
+     * what ZooKeeper may set (a new key cannot slip into /config unclassified), and the rule knows no key that does
+     * not exist.
+     */
+    @Test
+    void everyConfigurationKeyOfTheShippedBundlesIsClassifiedLocalOnlyOrNot() {
+        java.util.Map<String, java.util.Set<String>> declared = new java.util.TreeMap<>();
+        for (Bundle b : context.getBundles()) {
+            if (b.getSymbolicName() == null || !b.getSymbolicName().startsWith("zgres.")) {
+                continue;
+            }
+            MetaTypeInformation info = metatype.getMetaTypeInformation(b);
+            if (info == null) {
+                continue;
+            }
+            for (String pid : java.util.stream.Stream.concat(Arrays.stream(info.getPids()), Arrays.stream(info
+                    .getFactoryPids())).toList()) {
+                ObjectClassDefinition ocd = info.getObjectClassDefinition(pid, null);
+                declared.put(pid, Arrays.stream(ocd.getAttributeDefinitions(ObjectClassDefinition.ALL)).map(
+                        a -> a.getID()).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new)));
+            }
+        }
+        assertThat(declared).containsKeys("zgres.deadman", "zgres.zookeeper", "zgres.plugin.apply", "zgres.sync");
+        declared.forEach((pid, keys) -> {
+            if (ConfigPolicy.localOnlyPid(pid, true).isPresent()) {
+                return; // wholly local-only
+            }
+            assertThat(ConfigPolicy.KNOWN).as("the rule knows " + pid).containsKey(pid);
+            assertThat(ConfigPolicy.KNOWN.get(pid).keySet()).as(pid).containsExactlyInAnyOrderElementsOf(keys);
+        });
     }
 
     @Test
