@@ -54,7 +54,7 @@ public class RuntimeProcess implements AutoCloseable {
         this.user = user;
         this.name = name;
         this.dir = dir;
-        this.jar = jar;
+        this.jar = readableBy(jar, user);
         this.config = new LinkedHashMap<>();
         config.forEach((k, v) -> this.config.put(k, new LinkedHashMap<>(v)));
         this.jvmOptions = List.copyOf(jvmOptions);
@@ -81,6 +81,33 @@ public class RuntimeProcess implements AutoCloseable {
     /** @return one PID's properties (changes apply at the next start) */
     public Map<String, Object> config(String pid) {
         return config.computeIfAbsent(pid, k -> new LinkedHashMap<>());
+    }
+
+    private static final Map<Path, Path> SHARED_JARS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * @return {@code jar}, or a copy of it another user can read: a runtime started as {@code postgres} by a root JVM
+     *         must not depend on the checkout's directories being open to others (a clone under {@code /root} or a
+     *         {@code mktemp -d} directory is not)
+     */
+    static Path readableBy(Path jar, String user) {
+        if (user.equals(OsUser.current())) {
+            return jar;
+        }
+        return SHARED_JARS.computeIfAbsent(jar.toAbsolutePath(), src -> {
+            try {
+                Path dir = Files.createTempDirectory("zgres-runtime-");
+                Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                Path copy = dir.resolve(src.getFileName());
+                Files.copy(src, copy);
+                Files.setPosixFilePermissions(copy, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                copy.toFile().deleteOnExit();
+                dir.toFile().deleteOnExit();
+                return copy;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot copy " + src + " where " + user + " can read it", e);
+            }
+        });
     }
 
     /** @return the exported runtime's jar */
