@@ -40,7 +40,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Starts a program in the foreground with its output appended to {@code log}. */
     public static Process spawn(List<String> command, Path log) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).directory(new java.io.File("/"))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         p.getOutputStream().close();
         return p;

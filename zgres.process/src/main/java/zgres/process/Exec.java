@@ -41,7 +41,9 @@ public final class Exec {
 
     /** Runs {@code command} (no shell) with extra environment variables; never throws for a non-zero exit. */
     public static Result run(List<String> command, Map<String, String> env, Duration timeout) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        // in "/": a program never depends on (or fails for) the JVM's working directory, which another user may not
+        // be allowed to enter (HAProxy refuses to start when it cannot return to its initial directory)
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).directory(new java.io.File("/"));
         pb.environment().putAll(env);
         Process p = pb.start();
         p.getOutputStream().close();

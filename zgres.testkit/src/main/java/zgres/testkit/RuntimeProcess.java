@@ -138,7 +138,7 @@ public class RuntimeProcess implements AutoCloseable {
         cmd.add("-Dorg.slf4j.simpleLogger.logFile=System.out");
         cmd.add("-jar");
         cmd.add(jar.toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
         Files.writeString(log(), "\n===== start " + (++starts) + " =====\n", StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);

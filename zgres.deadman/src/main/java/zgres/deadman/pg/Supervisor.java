@@ -72,7 +72,8 @@ public final class Supervisor implements AutoCloseable {
         }
         cmd.add("--");
         cmd.addAll(postgres);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT)
+                .directory(new java.io.File("/"));
         pb.environment().put("LC_ALL", "C");
         Process p = pb.start();
         Supervisor s = new Supervisor(name, p, armedDeadline.isPresent(), armedDeadline.orElse(0), events);
