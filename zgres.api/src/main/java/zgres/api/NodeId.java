@@ -11,9 +11,7 @@ public record NodeId(String group, String host, int port) implements Comparable<
     public NodeId {
         GroupName.require(group);
         Objects.requireNonNull(host, "host");
-        if (host.isEmpty() || host.contains("_") || host.contains("/")) {
-            throw new IllegalArgumentException("invalid host '" + host + "': must be non-empty without '_' or '/'");
-        }
+        HostName.require(host);
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("invalid port " + port + ": must be 1..65535");
         }

@@ -3,5 +3,5 @@
  * as read from ZooKeeper. Every value here is immutable and safe to share between threads.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.0.0")
+@org.osgi.annotation.versioning.Version("2.1.0")
 package zgres.api;

@@ -103,7 +103,7 @@ final class ActionRunner {
             case REFUSE -> refuse(d);
             case BOOTSTRAP -> provisioner.bootstrap();
             case REGISTER -> provisioner.register();
-            case CLONE -> provisioner.clone(conn(o, d));
+            case CLONE -> provisioner.clone(conn(o, d), o.group().dbId());
             case START_STANDBY -> startStandby(o, d);
             case START_MASTER -> startMaster();
             case FOLLOW -> {
@@ -113,7 +113,7 @@ final class ActionRunner {
             case REWIND -> rewind(o, d);
             case RECLONE -> {
                 observer.rewindHandled();
-                provisioner.reclone();
+                provisioner.reclone(d.reason(), conn(o, d), o.group().dbId());
                 observer.recloned();
             }
             case TAKE_LOCK -> {
@@ -192,7 +192,8 @@ final class ActionRunner {
         loop.publishNow();
         actions.start("pg_rewind from " + m.address(), () -> {
             try {
-                String out = pg.rewind(m);
+                int localTimeline = pg.data().controlData().dataTimeline();
+                String out = pg.rewind(m, o.group().dbId(), localTimeline);
                 LOG.warn("[{}] pg_rewind from {}: {}", name, m.address(), out.replace('\n', ' '));
                 pg.data().configureStandby(Optional.of(m));
                 phase.set(NodePhase.STARTING);
@@ -201,7 +202,8 @@ final class ActionRunner {
                 // the loop would only see a stopped cluster on an older timeline and rewind it again
                 startPostgres(OptionalLong.empty());
             } catch (RewindFailure e) {
-                observer.rewindFailed(source, e.kind() == RewindFailure.Kind.SOURCE_UNREACHABLE, e.getMessage());
+                // a source that was unreachable or refused changed nothing here: never a reason to clone again
+                observer.rewindFailed(source, e.kind() != RewindFailure.Kind.FAILED, e.getMessage());
                 phase.set(NodePhase.STOPPED);
                 throw e;
             }

@@ -13,6 +13,9 @@
 #   F <reason>  fence now
 # stdout (to the deadman): READY <pid> <now_ns> | STARTED <postmaster_pid> | FENCED <reason> | EXITED <status>
 #
+# If the supervisor itself dies, the postmaster gets SIGQUIT from the kernel (its parent-death signal): PostgreSQL
+# never outlives its dead man's switch.
+#
 # Fencing: SIGSTOP the postmaster (it can no longer fork), SIGKILL each of its children (backends survive their
 # postmaster and could still commit), then SIGKILL the postmaster. The supervisor is a child subreaper, so
 # backends orphaned by a postmaster that died on its own are re-parented here and killed too.
@@ -63,6 +66,7 @@ if (defined $user && $> == 0) {
 
 say_("READY $$ " . now_ns());
 
+my $supervisor = $$;
 my $pm = fork();
 die "supervisor: fork failed: $!\n" unless defined $pm;
 if ($pm == 0) {
@@ -75,7 +79,15 @@ if ($pm == 0) {
         $< = $> = $uid;
         die "supervisor: could not become $user\n" if $> != $uid;
     }
-    $SIG{$_} = 'DEFAULT' for qw(PIPE INT HUP TERM);
+    $SIG{$_} = 'DEFAULT' for qw(PIPE INT HUP TERM QUIT);
+    # Fail closed: if this supervisor dies (SIGKILL, the OOM killer) while the JVM cannot act (frozen, cut off),
+    # the kernel sends the postmaster SIGQUIT (immediate shutdown: every backend quits) - prctl(PR_SET_PDEATHSIG).
+    # Set after the change of user (which clears it), and checked against a parent that died before it was set.
+    if (!defined $nr || syscall($nr, 1, 3, 0, 0, 0) != 0) {
+        print STDERR "supervisor: cannot set a parent-death signal on $arch: refusing to start PostgreSQL\n";
+        POSIX::_exit(126);
+    }
+    POSIX::_exit(125) if getppid() != $supervisor;
     { no warnings 'exec'; exec { $ARGV[0] } @ARGV; }
     print STDERR "supervisor: exec $ARGV[0] failed: $!\n";
     POSIX::_exit(127);

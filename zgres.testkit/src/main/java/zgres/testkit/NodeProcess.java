@@ -80,6 +80,18 @@ public final class NodeProcess extends RuntimeProcess {
         waitFor(10_000);
     }
 
+    /**
+     * SIGKILL of the dead man's switch only (the supervisor: the postmaster's parent), as the OOM killer would.
+     *
+     * @return the supervisor's pid, when PostgreSQL ran under one
+     */
+    public Optional<Long> killSupervisor() {
+        Optional<Long> supervisor = postmasterPid().flatMap(ProcessHandle::of).flatMap(ProcessHandle::parent)
+                .filter(pp -> pp.info().command().orElse("").contains("perl")).map(ProcessHandle::pid);
+        supervisor.ifPresent(pid -> signal("KILL", List.of(pid)));
+        return supervisor;
+    }
+
     /** SIGKILL of the postmaster only (PostgreSQL crash, the deadman stays). */
     public void killPostmaster() {
         postmasterPid().ifPresent(pid -> signal("KILL", List.of(pid)));

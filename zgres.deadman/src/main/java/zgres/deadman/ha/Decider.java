@@ -191,8 +191,9 @@ public final class Decider {
     private Decision rewind(Observation o, NodeId m, String why) {
         Optional<Observation.RewindOutcome> last = o.self().rewind().filter(r -> r.source().equals(m));
         if (last.isPresent() && last.get().unreachable()) {
-            return Decision.of(Action.START_STANDBY, m, Situation.REWIND_SOURCE_UNREACHABLE, "pg_rewind could not reach "
-                    + m.address() + " (" + last.get().message() + "): starting as a standby, trying again later");
+            return Decision.of(Action.START_STANDBY, m, Situation.REWIND_SOURCE_UNREACHABLE, "pg_rewind from "
+                    + m.address() + " did not run, nothing changed (" + last.get().message() + "): starting as a "
+                    + "standby, trying again later");
         }
         if (last.isPresent() && policy.rewindFailure() == Policy.RewindFailure.RECLONE) {
             return Decision.of(Action.RECLONE, m, Situation.REWIND_FAILED_RECLONE, "pg_rewind from " + m.address()

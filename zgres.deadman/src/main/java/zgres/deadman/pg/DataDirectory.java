@@ -2,10 +2,14 @@ package zgres.deadman.pg;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,8 +24,8 @@ import zgres.process.Exec;
 
 /**
  * The local cluster's data directory and what is written into it: created by {@code initdb} with the zgres settings,
- * made a standby, read (empty? a cluster? pg_control, WAL timelines), emptied. Whether PostgreSQL runs is
- * {@link PgNode}'s business: it empties this directory only while PostgreSQL is stopped.
+ * made a standby, read (empty? a cluster? pg_control, WAL timelines), moved aside (never deleted). Whether PostgreSQL runs is
+ * {@link PgNode}'s business: it moves this directory aside only while PostgreSQL is stopped.
  */
 public final class DataDirectory {
     private static final Logger LOG = LoggerFactory.getLogger(DataDirectory.class);
@@ -90,19 +94,72 @@ public final class DataDirectory {
         return ControlData.shutdownCheckpoint(spec.dataDir());
     }
 
-    /** Deletes the directory's contents (the caller makes sure PostgreSQL is stopped). */
-    void deleteContents() throws IOException {
-        Path d = spec.dataDir();
-        if (Files.exists(d)) {
-            try (Stream<Path> s = Files.walk(d)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    if (!p.equals(d)) {
-                        Files.delete(p);
-                    }
-                }
-            }
+    /** How many moved-aside copies ({@code <data_dir>.failed-<time>}) may exist before zgres stops moving more. */
+    public static final int MAX_FAILED_COPIES = 3;
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+            .withZone(ZoneOffset.UTC);
+
+    /**
+     * Moves the data directory aside (never deletes it): renames it to {@code <data_dir>.failed-<UTC time>} next to
+     * it and leaves an empty data directory in its place, for a new clone. Refused, changing nothing, when
+     * {@link #MAX_FAILED_COPIES} copies are there already (an operator decides what to delete) or when the file
+     * system lacks the space a clone of the same size needs. The caller makes sure PostgreSQL is stopped.
+     *
+     * @return where the directory went, or empty when there was nothing to move (missing or empty)
+     */
+    Optional<Path> moveAside(String why) throws IOException {
+        Path d = spec.dataDir().toAbsolutePath();
+        if (empty()) {
+            return Optional.empty();
         }
-        LOG.warn("[{}] deleted the contents of {}", spec.name(), d);
+        List<Path> copies = failedCopies();
+        if (copies.size() >= MAX_FAILED_COPIES) {
+            throw new IOException("not moving " + d + " aside (" + why + "): " + copies.size() + " earlier copies are "
+                    + "kept (" + copies.stream().map(p -> p.getFileName().toString()).sorted().toList()
+                    + "), the most zgres keeps; delete one (after checking it holds nothing needed) to let it clone "
+                    + "again");
+        }
+        long size = sizeOf(d);
+        long free = Files.getFileStore(d.getParent()).getUsableSpace();
+        long needed = size + size / 10;
+        if (free < needed) {
+            throw new IOException("not moving " + d + " aside (" + why + "): a new clone needs about " + mb(needed)
+                    + " MB and the file system has " + mb(free) + " MB free (the copy stays where it is)");
+        }
+        Path aside = d.resolveSibling(d.getFileName() + ".failed-" + STAMP.format(Instant.now()));
+        for (int i = 1; Files.exists(aside, LinkOption.NOFOLLOW_LINKS); i++) {
+            aside = d.resolveSibling(d.getFileName() + ".failed-" + STAMP.format(Instant.now()) + "-" + i);
+        }
+        Files.move(d, aside, StandardCopyOption.ATOMIC_MOVE);
+        tools.createDirectory(d, "rwx------");
+        LOG.warn("[{}] moved the data directory aside ({}): {} -> {} ({} MB); nothing was deleted", spec.name(), why,
+                d, aside, mb(size));
+        return Optional.of(aside);
+    }
+
+    /** @return the moved-aside copies of this data directory */
+    public List<Path> failedCopies() throws IOException {
+        Path d = spec.dataDir().toAbsolutePath();
+        String prefix = d.getFileName() + ".failed-";
+        try (Stream<Path> s = Files.list(d.getParent())) {
+            return s.filter(p -> p.getFileName().toString().startsWith(prefix)).sorted().toList();
+        }
+    }
+
+    private static long sizeOf(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).mapToLong(p -> {
+                try {
+                    return Files.size(p);
+                } catch (IOException e) {
+                    return 0; // a file removed while walking
+                }
+            }).sum();
+        }
+    }
+
+    private static long mb(long bytes) {
+        return (bytes + (1 << 20) - 1) >> 20;
     }
 
     /** {@code initdb} (with checksums, so that pg_rewind works) and the zgres settings. */

@@ -7,10 +7,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import zgres.api.ConnInfo;
+import zgres.api.HostName;
 
 /**
  * How the local tools (pg_basebackup, pg_rewind, the walreceiver) reach other nodes: libpq connection strings that
- * authenticate through a passfile only this user can read (no password on a command line or in a config file), and
+ * authenticate through a passfile only this user can read, naming each server it is for (no password on a command
+ * line, in a config file, or offered to a server nobody named), and
  * the environment they run with.
  */
 public final class Libpq {
@@ -18,6 +20,7 @@ public final class Libpq {
     private final PgNode.Spec spec;
     private final PgTools tools;
     private final Path passfile;
+    private final java.util.Set<String> servers = new java.util.LinkedHashSet<>();
 
     Libpq(PgNode.Spec spec, PgTools tools, Path passfile) throws IOException {
         this.spec = spec;
@@ -26,17 +29,35 @@ public final class Libpq {
         writePassfile();
     }
 
-    private void writePassfile() throws IOException {
+    /**
+     * The passfile names every server it is for ({@code host:port:*:user:password}), never {@code *}: the
+     * passwords are offered only to the servers this node was told to reach - and a host read from ZooKeeper is
+     * checked again here ({@link HostName}) before it is written.
+     */
+    private synchronized void writePassfile() throws IOException {
         StringBuilder sb = new StringBuilder();
-        if (!spec.replicationPassword().isEmpty()) {
-            sb.append("*:*:*:").append(escapePass(spec.replicationUser())).append(':')
-                    .append(escapePass(spec.replicationPassword())).append('\n');
-        }
-        if (!spec.superuserPassword().isEmpty()) {
-            sb.append("*:*:*:").append(escapePass(spec.superuser())).append(':')
-                    .append(escapePass(spec.superuserPassword())).append('\n');
+        for (String server : servers) {
+            for (String[] cred : new String[][] {{spec.replicationUser(), spec.replicationPassword()},
+                    {spec.superuser(), spec.superuserPassword()}}) {
+                if (!cred[1].isEmpty()) {
+                    sb.append(server).append(":*:").append(escapePass(cred[0])).append(':')
+                            .append(escapePass(cred[1])).append('\n');
+                }
+            }
         }
         tools.writeFile(passfile, sb.toString(), "rw-------");
+    }
+
+    /** Adds {@code to} to the passfile (rewritten when it is new). */
+    private synchronized void allow(ConnInfo to) {
+        String server = escapePass(HostName.require(to.host())) + ":" + to.port();
+        if (servers.add(server)) {
+            try {
+                writePassfile();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("could not write " + passfile + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     private static String escapePass(String s) {
@@ -49,6 +70,7 @@ public final class Libpq {
 
     /** libpq connection string to another node, authenticating through the passfile. */
     public String conninfo(ConnInfo to, String user, boolean replication) {
+        allow(to);
         StringBuilder sb = new StringBuilder();
         sb.append("host=").append(q(to.host())).append(" port=").append(to.port()).append(" user=").append(q(user))
                 .append(" passfile=").append(q(passfile.toString())).append(" connect_timeout=3")

@@ -111,13 +111,16 @@ public final class PgNode implements AutoCloseable {
 
     // ------------------------------------------------------------------ data directory
 
-    /** Deletes the data directory's contents (never while PostgreSQL runs). */
-    public void wipe() throws IOException {
+    /**
+     * Moves the data directory aside, leaving an empty one for a new clone (never while PostgreSQL runs; nothing is
+     * deleted: see {@link DataDirectory#moveAside}).
+     */
+    public Optional<Path> moveAside(String why) throws IOException {
         if (running()) {
-            throw new IllegalStateException("refusing to delete " + spec.dataDir() + " while PostgreSQL runs");
+            throw new IllegalStateException("refusing to move " + spec.dataDir() + " while PostgreSQL runs");
         }
         killStrayPostmaster();
-        data.deleteContents();
+        return data.moveAside(why);
     }
 
     // ------------------------------------------------------------------ creating a cluster
@@ -132,8 +135,17 @@ public final class PgNode implements AutoCloseable {
                 + "\" WITH REPLICATION LOGIN" + pw + "; END IF; END $$", 30);
     }
 
-    /** Clones the cluster from another node with {@code pg_basebackup} (streaming the WAL it needs). */
-    public void basebackup(ConnInfo from) throws IOException {
+    /** @throws SourceCheck.Refused when {@code from} is not this group's server ({@link SourceCheck#forClone}) */
+    public void checkCloneSource(ConnInfo from, String dbId) throws IOException {
+        SourceCheck.forClone(from, spec.replicationUser(), spec.replicationPassword(), dbId);
+    }
+
+    /**
+     * Clones the cluster from another node with {@code pg_basebackup} (streaming the WAL it needs), after checking
+     * that the source's system identifier is the group's db-id ({@link SourceCheck#forClone}).
+     */
+    public void basebackup(ConnInfo from, String dbId) throws IOException {
+        checkCloneSource(from, dbId);
         tools.createDirectory(spec.dataDir(), "rwx------");
         Exec.Result r = tools.run(Duration.ofHours(6), libpq.env(), "pg_basebackup", "-D", spec.dataDir().toString(),
                 "-d", libpq.conninfo(from, spec.replicationUser(), true), "-X", "stream", "-c", "fast", "--no-password");
@@ -144,17 +156,21 @@ public final class PgNode implements AutoCloseable {
     }
 
     /**
-     * Rewinds this (stopped) cluster onto {@code source}'s timeline. pg_rewind runs crash recovery first when the
-     * cluster was not shut down cleanly (a fenced master).
+     * Rewinds this (stopped) cluster onto {@code source}'s timeline, after checking that the source is this group's
+     * ({@link SourceCheck#forRewind}). pg_rewind runs crash recovery first when the cluster was not shut down cleanly
+     * (a fenced master).
      *
      * @return pg_rewind's output
      */
-    public String rewind(ConnInfo source) throws RewindFailure {
+    public String rewind(ConnInfo source, String dbId, int localTimeline) throws RewindFailure {
         if (running()) {
             throw new IllegalStateException("pg_rewind needs PostgreSQL stopped");
         }
         try {
             checkpoint(source);
+            SourceCheck.forRewind(source, spec.superuser(), spec.superuserPassword(), dbId, localTimeline);
+        } catch (SourceCheck.Refused e) {
+            throw new RewindFailure(RewindFailure.Kind.SOURCE_REFUSED, e.getMessage(), e);
         } catch (IOException e) {
             throw new RewindFailure(RewindFailure.Kind.SOURCE_UNREACHABLE, e.getMessage(), e);
         }

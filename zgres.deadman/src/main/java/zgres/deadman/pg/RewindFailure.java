@@ -10,6 +10,8 @@ public final class RewindFailure extends IOException {
     public enum Kind {
         /** the source server did not answer: nothing was changed, a later attempt may work */
         SOURCE_UNREACHABLE,
+        /** the source is not this group's, or not on a history containing ours ({@link SourceCheck}): nothing ran */
+        SOURCE_REFUSED,
         /** pg_rewind ran and failed */
         FAILED
     }

@@ -69,9 +69,7 @@ public final class Provisioner {
                 LOG.error("[{}] bootstrap failed: {}; releasing the lock", name, e.getMessage());
                 pg.fence("bootstrap failed");
                 lease.release("bootstrap failed");
-                if (pg.data().isCluster() || !pg.data().empty()) {
-                    pg.wipe();
-                }
+                pg.moveAside("initdb failed");
                 phase.accept(NodePhase.STOPPED);
                 throw e;
             }
@@ -113,15 +111,15 @@ public final class Provisioner {
     }
 
     /** Clones the master with pg_basebackup in the background; the loop starts the standby afterwards. */
-    public void clone(ConnInfo from) {
+    public void clone(ConnInfo from, String dbId) {
         phase.accept(NodePhase.BASEBACKUP);
         actions.start("pg_basebackup from " + from.address(), () -> {
             try {
-                pg.basebackup(from);
+                pg.basebackup(from, dbId);
                 pg.data().configureStandby(Optional.of(from));
             } catch (Exception e) {
                 LOG.error("[{}] pg_basebackup from {} failed: {}", name, from.address(), e.getMessage());
-                pg.wipe();
+                pg.moveAside("pg_basebackup failed"); // (pg_basebackup removes what it wrote: normally nothing left)
                 phase.accept(NodePhase.STOPPED);
                 throw e;
             }
@@ -129,9 +127,14 @@ public final class Provisioner {
         });
     }
 
-    /** A standby that cannot start: stopped and emptied, so that the loop clones it again. */
-    public void reclone() throws IOException {
+    /**
+     * A standby that cannot start or rewind: stopped and moved aside (never deleted), so that the loop clones it
+     * again. When it cannot be moved (too many copies kept, too little space) nothing changes and the error says why.
+     */
+    public void reclone(String why, ConnInfo from, String dbId) throws IOException {
+        // the source first: data is never moved away for a clone that cannot happen
+        pg.checkCloneSource(from, dbId);
         pg.stop("INT", 30_000);
-        pg.wipe();
+        pg.moveAside(why);
     }
 }

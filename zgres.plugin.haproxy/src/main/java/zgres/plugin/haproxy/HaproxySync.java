@@ -22,6 +22,7 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import zgres.api.HostName;
 import zgres.api.ClusterSnapshot;
 import zgres.api.ConnInfo;
 import zgres.api.GroupState;
@@ -152,7 +153,8 @@ public class HaproxySync implements SyncPlugin, AutoCloseable {
     private static Slot slot(ConnInfo c, int weight) {
         String ip;
         try {
-            ip = InetAddress.getByName(c.host()).getHostAddress();
+            // checked again where it is written: a Runtime API command and a config line, nothing a host could add
+            ip = InetAddress.getByName(HostName.require(c.host())).getHostAddress();
         } catch (IOException e) {
             ip = c.host();
         }

@@ -14,6 +14,7 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import zgres.api.HostName;
 import zgres.api.ClusterSnapshot;
 import zgres.api.ConnInfo;
 import zgres.api.GroupState;
@@ -112,7 +113,8 @@ public class PgbouncerSync implements SyncPlugin {
     }
 
     private String entry(String db, ConnInfo c) {
-        return db + " = host=" + c.host() + " port=" + c.port() + " dbname=" + c.dbname()
+        // checked again where it is written: one line per database, nothing a host could add to it
+        return db + " = host=" + HostName.require(c.host()) + " port=" + c.port() + " dbname=" + c.dbname()
                 + (settings.extraParameters().isBlank() ? "" : " " + settings.extraParameters().trim()) + "\n";
     }
 

@@ -16,6 +16,7 @@ import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import zgres.api.HostName;
 import zgres.api.ClusterSnapshot;
 import zgres.api.GroupState;
 import zgres.api.NodeId;
@@ -58,6 +59,7 @@ public class PgHbaSync implements SyncPlugin {
     }
 
     static String cidr(String host) {
+        HostName.require(host); // checked again where it is written: one pg_hba.conf line per member
         try {
             InetAddress a = InetAddress.getByName(host);
             return a.getHostAddress() + (a instanceof Inet6Address ? "/128" : "/32");
