@@ -16,7 +16,20 @@ public record MasterLock(NodeId holder, long session, long created) {
         Objects.requireNonNull(holder, "holder");
     }
 
+    /** The host of the holder of a lock whose session publishes no node state (a reserved, unroutable name). */
+    public static final String UNKNOWN_HOST = "unknown-session.invalid";
+
     public static MasterLock of(NodeId holder) {
         return new MasterLock(holder, 0, 0);
+    }
+
+    /** @return the holder of a lock owned by a session that publishes no node state */
+    public static NodeId unknownHolder(String group) {
+        return new NodeId(group, UNKNOWN_HOST, 1);
+    }
+
+    /** @return true when no node's session owns this lock (written by something that is not a deadman) */
+    public boolean holderUnknown() {
+        return UNKNOWN_HOST.equals(holder.host());
     }
 }

@@ -107,8 +107,10 @@ final class ActionRunner {
             case START_STANDBY -> startStandby(o, d);
             case START_MASTER -> startMaster();
             case FOLLOW -> {
-                pg.repoint(conn(o, d));
-                observer.followed();
+                if (verifiedMaster(o, d)) {
+                    pg.repoint(conn(o, d));
+                    observer.followed();
+                }
             }
             case REWIND -> rewind(o, d);
             case RECLONE -> {
@@ -117,7 +119,7 @@ final class ActionRunner {
                 observer.recloned();
             }
             case TAKE_LOCK -> {
-                if (lease.tryTake()) {
+                if (lease.tryTake(o.group().lock().filter(zgres.api.MasterLock::holderUnknown))) {
                     tookLock = d.situation();
                     return true;
                 }
@@ -147,6 +149,26 @@ final class ActionRunner {
             }
         }
         return false;
+    }
+
+    /**
+     * Before following a new master: its server must be this group's (a {@code /lock} and a {@code /conn} are data
+     * from ZooKeeper). A server that answers with another system identifier makes its lock nobody's; one that does
+     * not answer is followed anyway (the walreceiver checks the identifier itself and streams nothing foreign).
+     */
+    private boolean verifiedMaster(Observation o, Decision d) {
+        ConnInfo m = conn(o, d);
+        try {
+            pg.checkCloneSource(m, o.group().dbId());
+            return true;
+        } catch (zgres.deadman.pg.SourceCheck.Refused e) {
+            observer.foreignMaster(o.group().lock().map(zgres.api.MasterLock::created).orElse(0L), e.getMessage());
+            return false;
+        } catch (IOException e) {
+            LOG.warn("[{}] could not check {} before following it ({}): following anyway", name, m.address(),
+                    e.getMessage());
+            return true;
+        }
     }
 
     private static ConnInfo conn(Observation o, Decision d) {
@@ -204,6 +226,10 @@ final class ActionRunner {
             } catch (RewindFailure e) {
                 // a source that was unreachable or refused changed nothing here: never a reason to clone again
                 observer.rewindFailed(source, e.kind() != RewindFailure.Kind.FAILED, e.getMessage());
+                if (e.kind() == RewindFailure.Kind.SOURCE_REFUSED && e.getMessage().contains("system identifier")) {
+                    observer.foreignMaster(o.group().lock().map(zgres.api.MasterLock::created).orElse(0L),
+                            e.getMessage());
+                }
                 phase.set(NodePhase.STOPPED);
                 throw e;
             }

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import zgres.api.ClusterSnapshot;
 import zgres.api.GroupState;
 import zgres.api.Lsn;
+import zgres.api.MasterLock;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
 import zgres.deadman.ha.Local;
@@ -60,6 +61,10 @@ final class Observer {
     private final SwitchoverCoordinator switchovers;
 
     private long lockFreeSince;
+    /** locks (by creating transaction) whose holder's server is not this group's ({@link #foreignMaster}) */
+    private final java.util.Set<Long> foreignLocks = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** how long a lock owned by a session that publishes no node state is left alone before it counts as free */
+    static final long FOREIGN_LOCK_GRACE_MS = 1000;
     private NodeId lastMaster;
     private Lsn lastMasterLsn = Lsn.ZERO;
     private long downSince;
@@ -93,6 +98,13 @@ final class Observer {
         long now = System.nanoTime();
         ClusterSnapshot snap = cache.snapshot();
         GroupState group = snap.group(me.group()).orElse(GroupState.empty(me.group()));
+        Optional<MasterLock> held = group.lock();
+        if (held.isPresent() && !held.get().holderUnknown() && foreignLocks.contains(held.get().created())) {
+            // its holder's server turned out not to be this group's: nobody's lock, as if no deadman owned it
+            group = new GroupState(group.name(), Optional.empty(), group.states(), group.conns(), group.dbId(),
+                    group.timeline(), group.sync(), group.paused(), group.switchover(), Optional.of(new MasterLock(
+                            MasterLock.unknownHolder(group.name()), held.get().session(), held.get().created())));
+        }
         LockOwner lock = lease.owner(group);
         if (lock == LockOwner.NONE) {
             if (lockFreeSince == 0) {
@@ -130,8 +142,14 @@ final class Observer {
         Observation.Self withOutcomes = new Observation.Self(self.problems(), self.busy(), r == null ? Optional.empty()
                 : Optional.of(new Observation.RewindOutcome(r.source(), r.unreachable(), r.message(),
                         TimeUnit.NANOSECONDS.toMillis(now - rewindAt))), Optional.ofNullable(failedHandover));
+        long freeForMs = lockFreeSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - lockFreeSince);
+        if (group.lock().filter(MasterLock::holderUnknown).isPresent()) {
+            // a lock no deadman's session owns counts as free only after a grace (a deadman that just took it is
+            // seen publishing its state within a cycle)
+            freeForMs = Math.max(0, freeForMs - FOREIGN_LOCK_GRACE_MS);
+        }
         return new Observation(me, live.tags(), group, lock, connected && cache.initialized(), lease.valid(), local,
-                lastMasterLsn, lockFreeSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - lockFreeSince),
+                lastMasterLsn, freeForMs,
                 Instant.now(), withOutcomes, replication, fresh);
     }
 
@@ -274,6 +292,16 @@ final class Observer {
     void rewindFailed(NodeId source, boolean unreachable, String message) {
         rewindAt = System.nanoTime();
         rewind = new Observation.RewindOutcome(source, unreachable, message, 0);
+    }
+
+    /**
+     * The server of the node holding the lock {@code lockCreated} answered with another system identifier than the
+     * group's: the lock counts as nobody's (the election replaces it after a grace); nothing follows or copies it.
+     */
+    void foreignMaster(long lockCreated, String why) {
+        if (lockCreated != 0 && foreignLocks.add(lockCreated)) {
+            LOG.error("[{}] the master's server is not this group's: {}; treating its lock as nobody's", name, why);
+        }
     }
 
     /** A standby that was acted on after a failed rewind (started, or cloned again) forgets it. */

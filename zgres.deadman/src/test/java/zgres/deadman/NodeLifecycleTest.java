@@ -142,8 +142,11 @@ class NodeLifecycleTest {
     @Order(3)
     void garbageInAnotherNodesStateIsReportedAndIgnored() throws Exception {
         String bad = c.paths.stateDir() + "/" + G + "_10.9.9.9:5432";
-        c.observer.create().forPath(bad, "{not json".getBytes(StandardCharsets.UTF_8));
-        c.observer.create().forPath(c.paths.connDir() + "/" + G + "_10.9.9.9:5432",
+        // ephemeral, as a deadman's would be: what is checked here is their content
+        c.observer.create().withMode(org.apache.zookeeper.CreateMode.EPHEMERAL).forPath(bad,
+                "{not json".getBytes(StandardCharsets.UTF_8));
+        c.observer.create().withMode(org.apache.zookeeper.CreateMode.EPHEMERAL).forPath(c.paths.connDir() + "/" + G
+                + "_10.9.9.9:5432",
                 "{\"host\":\"10.9.9.9\",\"port\":5432}".getBytes(StandardCharsets.UTF_8));
         c.observer.create().forPath(c.paths.stateDir() + "/no-underscore-here", "{}".getBytes());
         c.observer.create().forPath(c.paths.staticDir() + "/other-db-id", "not-a-number".getBytes());

@@ -58,9 +58,25 @@ public final class NodeProcess extends RuntimeProcess {
     public Optional<Long> postmasterPid() {
         try {
             long pid = Long.parseLong(Files.readAllLines(dataDir().resolve("postmaster.pid")).get(0).trim());
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(ProcessHandle::pid);
+            return ProcessHandle.of(pid).filter(NodeProcess::running).map(ProcessHandle::pid);
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
+        }
+    }
+
+    /**
+     * @return true while {@code p} runs: alive and not a zombie (a postmaster whose parent died is re-parented to an
+     *         init that may never reap it; a zombie holds no port and runs nothing)
+     */
+    public static boolean running(ProcessHandle p) {
+        if (!p.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc/" + p.pid() + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

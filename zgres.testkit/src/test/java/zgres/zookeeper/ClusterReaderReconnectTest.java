@@ -34,6 +34,9 @@ class ClusterReaderReconnectTest {
                 CuratorFramework oldOwner = client(zk.connectString(), 3_000);
                 CuratorFramework newOwner = client(zk.connectString(), 3_000);
                 ClusterReader r = new ClusterReader(reading, p, "test")) {
+            // a lock is a deadman's when its session publishes the node's /state
+            publishState(oldOwner, p, "g_10.0.0.1:5432");
+            publishState(newOwner, p, "g_10.0.0.2:5432");
             oldOwner.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.lock("g"),
                     "10.0.0.1:5432".getBytes(StandardCharsets.UTF_8));
             r.start();
@@ -62,6 +65,15 @@ class ClusterReaderReconnectTest {
             Thread.sleep(100);
         }
         return lock;
+    }
+
+    private static void publishState(CuratorFramework c, ZkPaths p, String node) throws Exception {
+        zgres.api.NodeId id = zgres.api.NodeId.parse(node);
+        c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.state(id),
+                zgres.zookeeper.Znodes.encode(new zgres.api.NodeState(id, zgres.api.Role.REPLICA,
+                        zgres.api.NodePhase.STREAMING, "", java.util.List.of(), 1, zgres.api.Lsn.ZERO,
+                        zgres.api.Lsn.ZERO, zgres.api.Lsn.ZERO, 0, "", zgres.api.Tags.NONE, false,
+                        java.util.Map.of(), java.util.Map.of(), java.time.Instant.now())));
     }
 
     private static CuratorFramework client(String connect, int sessionMs) {

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
+import org.apache.zookeeper.CreateMode;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.Test;
 
@@ -31,8 +32,10 @@ class ClusterReaderTest {
     @Test
     void snapshotsFollowTheTreeAndIgnoreMalformedZnodes() throws Exception {
         try (TestingServer zk = new TestingServer(true);
-                CuratorFramework c = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryOneTime(100))) {
+                CuratorFramework c = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryOneTime(100));
+                CuratorFramework c2 = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryOneTime(100))) {
             c.start();
+            c2.start();
             ZkPaths p = new ZkPaths("/zgres");
             List<ClusterSnapshot> seen = new CopyOnWriteArrayList<>();
             try (ClusterReader r = new ClusterReader(c, p, "test")) {
@@ -45,13 +48,26 @@ class ClusterReaderTest {
                         Lsn.of(10), 0, "7", Tags.NONE, false, Map.of(), Map.of(), Instant.now());
                 NodeState foreign = new NodeState(x, Role.REPLICA, NodePhase.STREAMING, "", List.of(), 1, Lsn.of(5),
                         Lsn.of(5), Lsn.ZERO, 0, "8", Tags.NONE, false, Map.of(), Map.of(), Instant.now());
-                c.create().creatingParentsIfNeeded().forPath(p.state(m), Znodes.encode(ms));
-                c.create().creatingParentsIfNeeded().forPath(p.conn(m), Znodes.encode(new ConnInfo(
-                        "10.0.0.1", 5432, "postgres", "")));
-                c.create().creatingParentsIfNeeded().forPath(p.state(x), Znodes.encode(foreign));
-                c.create().creatingParentsIfNeeded().forPath(p.conn(x), Znodes.encode(new ConnInfo(
-                        "10.0.0.2", 5432, "postgres", "")));
-                c.create().creatingParentsIfNeeded().forPath(p.lock("db"), "10.0.0.1:5432".getBytes());
+                // each node's deadman has its own session: /state, /conn (and the master's /lock) are its ephemerals
+                c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.state(m),
+                        Znodes.encode(ms));
+                c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.conn(m),
+                        Znodes.encode(new ConnInfo("10.0.0.1", 5432, "postgres", "")));
+                c2.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.state(x),
+                        Znodes.encode(foreign));
+                c2.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.conn(x),
+                        Znodes.encode(new ConnInfo("10.0.0.2", 5432, "postgres", "")));
+                // the lock's content names x, but the lock is m's session's: m holds it
+                c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.lock("db"),
+                        "10.0.0.2:5432".getBytes());
+                // strict reading: a persistent /state, a /conn of another session, a /conn naming another address
+                NodeId y = NodeId.parse("db_10.0.0.3:5432");
+                c.create().creatingParentsIfNeeded().forPath(p.state(y), Znodes.encode(new NodeState(y, Role.REPLICA,
+                        NodePhase.STREAMING, "", List.of(), 1, Lsn.of(99), Lsn.of(99), Lsn.ZERO, 0, "7", Tags.NONE,
+                        false, Map.of(), Map.of(), Instant.now())));
+                NodeId z = NodeId.parse("db_10.0.0.4:5432");
+                c2.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.conn(z),
+                        "{\"host\":\"10.0.0.9\",\"port\":5432}".getBytes());
                 c.create().creatingParentsIfNeeded().forPath(p.dbId("db"), "7".getBytes());
                 c.create().creatingParentsIfNeeded().forPath(p.lockDir() + "/bad_name", "x".getBytes());
                 await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
@@ -64,6 +80,13 @@ class ClusterReaderTest {
                     assertThat(g.states().get(x).problems()).anySatisfy(q -> assertThat(q).contains("differs"));
                     assertThat(s.problems()).anySatisfy(q -> assertThat(q).contains("bad_name")
                             .contains("invalid group name"));
+                    assertThat(g.states()).as("a persistent /state is nobody's").doesNotContainKey(y);
+                    assertThat(s.problems()).anySatisfy(q -> assertThat(q).contains(p.state(y))
+                            .contains("not ephemeral"));
+                    assertThat(s.problems()).anySatisfy(q -> assertThat(q).contains(p.conn(z))
+                            .contains("10.0.0.9:5432 is not its node's 10.0.0.4:5432"));
+                    assertThat(s.problems()).anySatisfy(q -> assertThat(q).contains("names 10.0.0.2:5432")
+                            .contains("10.0.0.1:5432 holds it"));
                 });
                 assertThat(r.snapshot().group("db").orElseThrow().lock().orElseThrow().created())
                         .as("the lock's creating transaction is known").isPositive();

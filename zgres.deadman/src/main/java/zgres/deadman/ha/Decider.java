@@ -73,7 +73,7 @@ public final class Decider {
             return Decision.of(Action.REFUSE, Situation.GARBAGE_DATA_DIRECTORY, "data directory is not empty and holds "
                     + "no PostgreSQL cluster: refusing to touch it");
         }
-        if (!dbId.isEmpty() && !sysId.isEmpty() && !dbId.equals(sysId)) {
+        if (!dbId.isEmpty() && !sysId.isEmpty() && !dbId.equals(sysId) && !servingDespiteDbId(o)) {
             return Decision.of(Action.REFUSE, Situation.FOREIGN_SYSTEM_IDENTIFIER, "system identifier " + sysId
                     + " differs from the group's db-id " + dbId + ": this data belongs to another cluster, not joining "
                     + "the group");
@@ -95,6 +95,23 @@ public final class Decider {
                     + local.status().error());
         }
         return local.status().inRecovery() ? standby(o) : primary(o);
+    }
+
+    /**
+     * A db-id that differs from our system identifier stops a node from joining, not a group that serves: PostgreSQL
+     * running as the master holding the lock, or as a replica of the same cluster as that master, keeps running (the
+     * snapshot and the deadman's problems say loudly that {@code /static} was changed).
+     */
+    private static boolean servingDespiteDbId(Observation o) {
+        Local local = o.local();
+        if (!local.running()) {
+            return false;
+        }
+        if (o.lock() == LockOwner.MINE && local.primary()) {
+            return true;
+        }
+        return o.lock() == LockOwner.OTHER && o.group().masterState().map(m -> m.systemId().equals(local.systemId()))
+                .orElse(false);
     }
 
     // ------------------------------------------------------------------ situations

@@ -10,6 +10,7 @@ import zgres.api.NodeId;
 import zgres.api.PromotionPolicy;
 import zgres.api.Switchover;
 import zgres.api.promotion.PromotionRule;
+import zgres.api.promotion.Purpose;
 import zgres.api.promotion.Ranking;
 import zgres.api.promotion.Refusal;
 import zgres.api.promotion.Request;
@@ -42,6 +43,13 @@ final class Takeover {
                 return Decision.of(Action.ABANDON_REQUEST, Situation.HANDOVER_WITHOUT_POSITION, "switchover: the old "
                         + "master " + s.from() + " released the lock without recording its last position; giving the "
                         + "lock back so that the most advanced node is elected");
+            }
+            Optional<String> refused = handoverRefused(o, s, o.withFreshSelf(o.fresh().map(Observation.Fresh::group)
+                    .orElse(o.group())));
+            if (refused.isPresent()) {
+                return Decision.of(Action.ABANDON_REQUEST, Situation.HANDOVER_REFUSED, "switchover from " + s.from()
+                        + " to this node refused here: " + refused.get() + ": dropping the request, giving the lock "
+                        + "back so that the most advanced node is elected");
             }
             if (o.self().failedHandover().filter(s.finalLsn()::equals).isPresent()) {
                 return Decision.of(Action.ABANDON_REQUEST, Situation.HANDOVER_NOT_CAUGHT_UP, "switchover: did not "
@@ -86,6 +94,12 @@ final class Takeover {
         Switchover s = sw.get();
         String what = s.handover() ? "switchover from " + s.from() : "manual failover";
         if (s.candidate().equals(o.me().toString())) {
+            Optional<String> refused = s.handover() ? handoverRefused(o, s, o.withFreshSelf(o.group()))
+                    : Optional.empty();
+            if (refused.isPresent()) {
+                return Optional.of(Decision.of(Action.CANCEL_SWITCHOVER, o.me(), Situation.HANDOVER_REFUSED, "switchover"
+                        + " from " + s.from() + " to this node refused here: " + refused.get()));
+            }
             return Optional.of(Decision.of(Action.TAKE_LOCK, Situation.REQUEST_CANDIDATE, what + ": this node is the "
                     + "candidate, taking the lock" + (s.handover() && !s.finalLsn().equals(Lsn.ZERO)
                             ? " (the old master's last position is " + s.finalLsn() + ")" : "")));
@@ -95,6 +109,29 @@ final class Takeover {
                     + " in progress"));
         }
         return Optional.empty();
+    }
+
+    /**
+     * The candidate of a handover checks itself with the one rule where the request is executed, whatever checked it
+     * before writing it (the request is data from ZooKeeper, possibly forged): healthy, not {@code nofailover}, on the
+     * newest timeline, a synchronous standby in synchronous mode, within {@code maximum_lag_on_failover} of the
+     * furthest of the request's final position and the last position a master published - and a final position
+     * that is not behind what the master published.
+     *
+     * @return why the request is refused, if it is
+     */
+    Optional<String> handoverRefused(Observation o, Switchover s, GroupState g) {
+        Lsn published = o.lastMasterLsn();
+        if (!s.finalLsn().equals(Lsn.ZERO) && published.isAfter(s.finalLsn())) {
+            return Optional.of("its final position " + s.finalLsn() + " is behind " + published + ", a position the "
+                    + "master published");
+        }
+        Lsn reference = Lsn.max(s.finalLsn(), published);
+        PromotionPolicy p = PromotionRule.groupPolicy(g, policy.promotion());
+        List<Refusal> refusals = PromotionRule.refusals(o.me(), g, new Request(Purpose.ELECTION, p, reference,
+                o.masterTimeline(), false));
+        return refusals.isEmpty() ? Optional.empty() : Optional.of(refusals.stream().map(Refusal::reason)
+                .collect(Collectors.joining("; ")));
     }
 
     /**

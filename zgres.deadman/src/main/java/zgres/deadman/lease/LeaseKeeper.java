@@ -32,7 +32,8 @@ import zgres.zookeeper.Znodes;
  * ZooKeeper expires a session when its leader has heard nothing of it for the session timeout T.
  * <li>The ZooKeeper client sends something at least every T/3 while connected, and followers report the sessions they
  * heard from to the leader every tick/2. So when a quorum write we sent at time {@code t} succeeds (the renewal: a
- * multi that checks the lock's version, every T/6), the leader had heard from us no earlier than
+ * multi that checks the lock exists, every T/6, followed by a read of its owner session and creating transaction:
+ * the lock is ours by session, whatever its content or version), the leader had heard from us no earlier than
  * {@code t - T/3 - tick/2}, and cannot expire our session before {@code t + 2T/3 - tick/2}.
  * <li>We give PostgreSQL a lease ending at {@code t + 2T/3 - margin} (margin defaults to max(100 ms, T/10)) and send
  * that deadline to the supervisor, a process outside this JVM, as an absolute CLOCK_MONOTONIC time. The margin covers
@@ -70,6 +71,10 @@ public final class LeaseKeeper implements Closeable {
 
         Lease extendedTo(long end) {
             return new Lease(created, version, session, end);
+        }
+
+        Lease withVersion(int v) {
+            return new Lease(created, v, session, endNanos);
         }
     }
 
@@ -187,6 +192,10 @@ public final class LeaseKeeper implements Closeable {
         if (held != null && l.created() > held.created()) {
             lost("the lock was replaced");
         }
+        if (l.holderUnknown()) {
+            // owned by a session that publishes no node: nobody's lock; the election deletes it before taking it
+            return LockOwner.NONE;
+        }
         if (l.holder().equals(me)) {
             return l.session() == sessionId() ? LockOwner.MINE : LockOwner.MINE_STALE;
         }
@@ -197,6 +206,32 @@ public final class LeaseKeeper implements Closeable {
 
     /** Creates the lock; returns false when another node holds it. The lease is confirmed by the create itself. */
     public boolean tryTake() throws Exception {
+        return tryTake(Optional.empty());
+    }
+
+    /**
+     * Creates the lock, first deleting {@code foreign} - a lock owned by a session that publishes no node state -
+     * when the lock is still exactly that one (same session, same creating transaction).
+     */
+    public boolean tryTake(Optional<MasterLock> foreign) throws Exception {
+        if (foreign.isPresent()) {
+            String path = paths.lock(me.group());
+            Stat stat = client.checkExists().forPath(path);
+            MasterLock f = foreign.get();
+            if (stat != null && stat.getEphemeralOwner() == f.session() && stat.getCzxid() == f.created()) {
+                try {
+                    client.delete().withVersion(stat.getVersion()).forPath(path);
+                    LOG.warn("[{}] deleted {}: owned by session 0x{}, which publishes no node state (not a deadman's "
+                            + "lock); electing", name, path, Long.toHexString(f.session()));
+                } catch (KeeperException.NoNodeException | KeeperException.BadVersionException e) {
+                    return false; // changed meanwhile: decide again
+                }
+            }
+        }
+        return create();
+    }
+
+    private boolean create() throws Exception {
         long t0 = System.nanoTime();
         Stat stat = new Stat();
         try {
@@ -220,7 +255,7 @@ public final class LeaseKeeper implements Closeable {
             return;
         }
         try {
-            client.delete().withVersion(held.version()).forPath(paths.lock(me.group()));
+            client.delete().withVersion(versionIfOurs(held)).forPath(paths.lock(me.group()));
             LOG.info("[{}] released the lock: {}", name, reason);
         } catch (Exception e) {
             LOG.warn("[{}] could not delete the lock ({}): it goes when the session ends", name, e.toString());
@@ -237,9 +272,22 @@ public final class LeaseKeeper implements Closeable {
             throw new IllegalStateException("not holding the lock");
         }
         CuratorOp[] all = java.util.Arrays.copyOf(ops, ops.length + 1);
-        all[ops.length] = client.transactionOp().delete().withVersion(held.version()).forPath(paths.lock(me.group()));
+        all[ops.length] = client.transactionOp().delete().withVersion(versionIfOurs(held))
+                .forPath(paths.lock(me.group()));
         client.transaction().forOperations(all);
         LOG.info("[{}] released the lock: {}", name, reason);
+    }
+
+    /**
+     * @return the lock's current version when it is still the one we created (our session, our creating
+     *         transaction), else the version we knew (a delete or check with it then fails, as it must)
+     */
+    private int versionIfOurs(Lease held) throws Exception {
+        Stat stat = client.checkExists().forPath(paths.lock(me.group()));
+        if (stat != null && stat.getEphemeralOwner() == held.session() && stat.getCzxid() == held.created()) {
+            return stat.getVersion();
+        }
+        return held.version();
     }
 
     /** @return a transaction operation that fails unless we still hold the lock (writes only a master may make) */
@@ -248,7 +296,7 @@ public final class LeaseKeeper implements Closeable {
         if (held == null) {
             throw new IllegalStateException("not holding the lock");
         }
-        return client.transactionOp().check().withVersion(held.version()).forPath(paths.lock(me.group()));
+        return client.transactionOp().check().withVersion(versionIfOurs(held)).forPath(paths.lock(me.group()));
     }
 
     /** The lock is gone or no longer ours: forget it and fence PostgreSQL at once. */
@@ -319,10 +367,25 @@ public final class LeaseKeeper implements Closeable {
                 lost("ZooKeeper session changed");
                 return;
             }
-            client.transaction().forOperations(client.transactionOp().check().withVersion(held.version())
-                    .forPath(paths.lock(me.group())));
+            // a quorum round trip of our session (the lease's premise), then whose the lock is: by its session and
+            // creating transaction, never by its content or version - someone rewriting it (same bytes, garbage)
+            // neither takes it from us nor makes us give it up
+            String lock = paths.lock(me.group());
+            client.transaction().forOperations(client.transactionOp().check().forPath(lock));
+            Stat stat = client.checkExists().forPath(lock);
+            if (stat == null || stat.getEphemeralOwner() != held.session() || stat.getCzxid() != held.created()) {
+                if (lease.get() == held) {
+                    lost("the lock was deleted or replaced");
+                }
+                return;
+            }
+            if (stat.getVersion() != held.version()) {
+                LOG.warn("[{}] {} was rewritten by another client (version {} -> {}): ignored, it is ours by session",
+                        name, lock, held.version(), stat.getVersion());
+                lease.updateAndGet(l -> l == held ? l.withVersion(stat.getVersion()) : l);
+            }
             extend(t0);
-        } catch (KeeperException.NoNodeException | KeeperException.BadVersionException e) {
+        } catch (KeeperException.NoNodeException e) {
             if (lease.get() == held) {
                 lost("the lock was deleted or replaced");
             }

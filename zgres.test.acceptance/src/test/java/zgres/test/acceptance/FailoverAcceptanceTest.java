@@ -184,18 +184,22 @@ class FailoverAcceptanceTest {
         NodeProcess m = master();
         long postmaster = m.postmasterPid().orElseThrow();
         m.freeze();
-        fault();
-        assertThat(m.killSupervisor()).as("the postmaster runs under the supervisor").isPresent();
-        // nothing in the JVM can help (frozen): the postmaster must go by itself (its parent-death signal)
-        long leaseMs = TEST.sessionTimeoutMs() * 2 / 3;
-        assertThat(postmasterGoneWithin(m, leaseMs)).as("PostgreSQL stopped within the lease (%d ms)", leaseMs)
-                .isTrue();
-        double goneS = (System.nanoTime() - faultAt) / 1e9;
-        assertThat(ProcessHandle.of(postmaster).filter(ProcessHandle::isAlive)).as("the old postmaster").isEmpty();
-        System.out.printf("{\"episode\":\"%s\",\"supervisor_killed_to_postgres_gone_s\":%.3f,\"lease_s\":%.3f}%n",
-                episode, goneS, leaseMs / 1000.0);
-        NodeProcess n = g.awaitNewMaster(m, 60_000);
-        m.thaw();
+        NodeProcess n;
+        try {
+            fault();
+            assertThat(m.killSupervisor()).as("the postmaster runs under the supervisor").isPresent();
+            // nothing in the JVM can help (frozen): the postmaster must go by itself (its parent-death signal)
+            long leaseMs = TEST.sessionTimeoutMs() * 2 / 3;
+            assertThat(postmasterGoneWithin(m, leaseMs)).as("PostgreSQL stopped within the lease (%d ms)", leaseMs)
+                    .isTrue();
+            double goneS = (System.nanoTime() - faultAt) / 1e9;
+            assertThat(ProcessHandle.of(postmaster).filter(NodeProcess::running)).as("the old postmaster").isEmpty();
+            System.out.printf("{\"episode\":\"%s\",\"supervisor_killed_to_postgres_gone_s\":%.3f,"
+                    + "\"lease_s\":%.3f}%n", episode, goneS, leaseMs / 1000.0);
+            n = g.awaitNewMaster(m, 60_000);
+        } finally {
+            m.thaw();
+        }
         finish(n);
         awaitRejoinedAsReplica(m, n);
     }

@@ -157,17 +157,37 @@ class RoutingAcceptanceTest {
         assertThat(Files.getLastModifiedTime(r.work.resolve("pgbouncer/databases.ini")).toMillis()).isEqualTo(mtime);
     }
 
-    /** The fake group's znodes: both nodes healthy, the lock on {@code master} (persistent: the test owns them). */
-    void fakeGroup(CuratorFramework zk, NodeId master, List<NodeId> nodes) throws Exception {
+    /** The fake nodes' ZooKeeper sessions: each node publishes its own ephemerals, as a deadman does. */
+    final Map<NodeId, CuratorFramework> fakeSessions = new java.util.HashMap<>();
+
+    CuratorFramework fakeSession(NodeId n) {
+        return fakeSessions.computeIfAbsent(n, k -> {
+            CuratorFramework c = g.identities().client(zgres.testkit.Identities.Role.NODE,
+                    g.zookeeper().connectString(), g.paths());
+            c.start();
+            try {
+                c.blockUntilConnected(20, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return c;
+        });
+    }
+
+    /** The fake group's znodes: both nodes healthy, the lock on {@code master} (created by its session). */
+    void fakeGroup(NodeId master, List<NodeId> nodes) throws Exception {
         for (NodeId n : nodes) {
             NodeState st = new NodeState(n, n.equals(master) ? Role.MASTER : Role.REPLICA, n.equals(master)
                     ? NodePhase.RUNNING : NodePhase.STREAMING, "", List.of(), 1, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, 0, "",
                     Tags.NONE, false, Map.of(), Map.of(), Instant.now());
-            zk.create().orSetData().creatingParentsIfNeeded().forPath(g.paths().state(n), Znodes.encode(st));
-            zk.create().orSetData().creatingParentsIfNeeded().forPath(g.paths().conn(n), Znodes.encode(
-                    new ConnInfo(n.host(), n.port(), "postgres", "")));
+            CuratorFramework zk = fakeSession(n);
+            zk.create().orSetData().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(
+                    g.paths().state(n), Znodes.encode(st));
+            zk.create().orSetData().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(
+                    g.paths().conn(n), Znodes.encode(new ConnInfo(n.host(), n.port(), "postgres", "")));
         }
-        zk.create().orSetData().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT).forPath(g.paths()
+        fakeSession(master).delete().quietly().forPath(g.paths().lock(FAKE));
+        fakeSession(master).create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(g.paths()
                 .lock(FAKE), Znodes.encodeLock(master));
     }
 
@@ -180,8 +200,7 @@ class RoutingAcceptanceTest {
         NodeProcess other = g.nodes().stream().filter(n -> n != m).findFirst().orElseThrow();
         NodeId a = new NodeId(FAKE, m.host(), m.port());
         NodeId b = new NodeId(FAKE, other.host(), other.port());
-        CuratorFramework zk = g.observer();
-        fakeGroup(zk, a, List.of(a, b));
+        fakeGroup(a, List.of(a, b));
         try {
             await("both proxies route the fake group to its master", Duration.ofSeconds(20), () -> {
                 try (Connection c = r.viaPgbouncer(FAKE)) {
@@ -195,7 +214,7 @@ class RoutingAcceptanceTest {
                     "postgres")) {
                 assertThat(Routing.serverPort(viaBouncer)).isEqualTo(m.port());
                 assertThat(Routing.serverPort(viaHaproxy)).isEqualTo(m.port());
-                fakeGroup(zk, b, List.of(a, b));
+                fakeGroup(b, List.of(a, b));
                 await("pgbouncer closed the session on the old master", Duration.ofSeconds(5),
                         () -> assertThatThrownBy(() -> Routing.serverPort(viaBouncer)).isInstanceOf(SQLException.class));
                 await("HAProxy closed the session on the old master", Duration.ofSeconds(5),
@@ -208,10 +227,8 @@ class RoutingAcceptanceTest {
                 }
             }
         } finally {
-            for (String p : List.of(g.paths().lock(FAKE), g.paths().state(a), g.paths().state(b), g.paths().conn(a),
-                    g.paths().conn(b))) {
-                zk.delete().quietly().forPath(p);
-            }
+            fakeSessions.values().forEach(CuratorFramework::close); // its ephemerals go with the sessions
+            fakeSessions.clear();
         }
         await("the real group still routed to its master", Duration.ofSeconds(10), () -> {
             assertThat(r.landsOn(true, true)).isEqualTo(m.port());

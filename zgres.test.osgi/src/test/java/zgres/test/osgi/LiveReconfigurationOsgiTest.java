@@ -193,59 +193,82 @@ class LiveReconfigurationOsgiTest extends LiveRuntime {
         Path out = base.resolve("stream.json");
         NodeId a = NodeId.parse("fake_10.9.9.1:5432");
         NodeId b = NodeId.parse("fake_10.9.9.2:5432");
+        // each fake node is a session of its own (as a deadman is): its ephemeral /state and /conn, and its /lock
+        Map<NodeId, org.apache.curator.framework.CuratorFramework> sessions = new java.util.HashMap<>();
         for (NodeId n : List.of(a, b)) {
-            zk.client().create().orSetData().creatingParentsIfNeeded().forPath(zk.paths().conn(n), Znodes
+            org.apache.curator.framework.CuratorFramework c = session();
+            sessions.put(n, c);
+            c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(zk.paths().state(n),
+                    Znodes.encode(new zgres.api.NodeState(n, zgres.api.Role.REPLICA, zgres.api.NodePhase.STREAMING,
+                            "", List.of(), 1, zgres.api.Lsn.ZERO, zgres.api.Lsn.ZERO, zgres.api.Lsn.ZERO, 0, "",
+                            zgres.api.Tags.NONE, false, Map.of(), Map.of(), java.time.Instant.now())));
+            c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(zk.paths().conn(n), Znodes
                     .encode(new ConnInfo(n.host(), n.port(), "postgres", "z")));
         }
-        // the plugin instance comes from the local file (where its file is named); ZooKeeper could only tune it
-        localFile(Map.of("zgres.plugin.apply~stream", Map.of("path", out.toString())));
-        await("the apply plugin writes its file", 20_000, () -> Files.exists(out));
-        Bundle apply = Arrays.stream(context.getBundles()).filter(x -> "zgres.plugin.apply".equals(x
-                .getSymbolicName())).findFirst().orElseThrow();
-        String oldVersion = apply.getVersion().toString();
-        ServiceReference<?> sync = context.getServiceReferences("zgres.api.sync.SyncStatus", null)[0];
-        Object syncId = sync.getProperty("service.id");
-        Stat lock = lockStat();
-        byte[] original = withVersion(apply, oldVersion);
-        List<Long> firstSnapshot = new ArrayList<>();
-        String lockPath = zk.paths().lock("fake");
-        for (int i = 0; i < 50; i++) {
-            NodeId master = i % 2 == 0 ? a : b;
-            if (zk.client().checkExists().forPath(lockPath) != null) {
-                zk.client().delete().forPath(lockPath);
-            }
-            zk.client().create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT).forPath(lockPath,
-                    Znodes.encodeLock(master));
-            long t0 = System.nanoTime();
-            if (i == 20) {
-                apply.update(new ByteArrayInputStream(withVersion(apply, "1.0.1.live")));
-            } else if (i == 35) {
-                apply.uninstall();
-                apply = context.installBundle("zgres-live-apply", new ByteArrayInputStream(original));
-                apply.start();
-            }
-            String want = "\"fake\":\"" + master + "\"";
-            await("change " + i + ": the plugin shows master " + master, 20_000, () -> {
-                try {
-                    return Files.readString(out).replaceAll("\\s", "").contains(want); // (indented JSON)
-                } catch (IOException e) {
-                    return false;
+        try {
+            // the plugin instance comes from the local file (where its file is named); ZooKeeper could only tune it
+            localFile(Map.of("zgres.plugin.apply~stream", Map.of("path", out.toString())));
+            await("the apply plugin writes its file", 20_000, () -> Files.exists(out));
+            Bundle apply = Arrays.stream(context.getBundles()).filter(x -> "zgres.plugin.apply".equals(x
+                    .getSymbolicName())).findFirst().orElseThrow();
+            String oldVersion = apply.getVersion().toString();
+            ServiceReference<?> sync = context.getServiceReferences("zgres.api.sync.SyncStatus", null)[0];
+            Object syncId = sync.getProperty("service.id");
+            Stat lock = lockStat();
+            byte[] original = withVersion(apply, oldVersion);
+            List<Long> firstSnapshot = new ArrayList<>();
+            String lockPath = zk.paths().lock("fake");
+            for (int i = 0; i < 50; i++) {
+                NodeId master = i % 2 == 0 ? a : b;
+                if (zk.client().checkExists().forPath(lockPath) != null) {
+                    zk.client().delete().forPath(lockPath);
                 }
-            });
-            if (i == 20 || i == 35) {
-                firstSnapshot.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                sessions.get(master).create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(lockPath,
+                        Znodes.encodeLock(master));
+                long t0 = System.nanoTime();
+                if (i == 20) {
+                    apply.update(new ByteArrayInputStream(withVersion(apply, "1.0.1.live")));
+                } else if (i == 35) {
+                    apply.uninstall();
+                    apply = context.installBundle("zgres-live-apply", new ByteArrayInputStream(original));
+                    apply.start();
+                }
+                String want = "\"fake\":\"" + master + "\"";
+                await("change " + i + ": the plugin shows master " + master, 20_000, () -> {
+                    try {
+                        return Files.readString(out).replaceAll("\\s", "").contains(want); // (indented JSON)
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
+                if (i == 20 || i == 35) {
+                    firstSnapshot.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                }
             }
+            System.out.println("{\"test\":\"bundle_swap_to_first_snapshot_ms\",\"samples\":" + firstSnapshot + "}");
+            assertThat(apply.getState()).isEqualTo(Bundle.ACTIVE);
+            ServiceReference<?> syncAfter = context.getServiceReferences("zgres.api.sync.SyncStatus", null)[0];
+            assertThat(syncAfter.getProperty("service.id")).as("the sync daemon was never restarted").isEqualTo(syncId);
+            Stat after = lockStat();
+            assertThat(after.getCzxid()).as("the deadman kept its lock").isEqualTo(lock.getCzxid());
+            assertThat(after.getEphemeralOwner()).as("and its session").isEqualTo(lock.getEphemeralOwner());
+            assertThat(run("zgres:plugins " + GROUP)).contains("zgres.plugin.apply").contains("127.0.0.1:" + port);
+        } finally {
+            sessions.values().forEach(org.apache.curator.framework.CuratorFramework::close);
         }
-        System.out.println("{\"test\":\"bundle_swap_to_first_snapshot_ms\",\"samples\":" + firstSnapshot + "}");
-        assertThat(apply.getState()).isEqualTo(Bundle.ACTIVE);
-        ServiceReference<?> syncAfter = context.getServiceReferences("zgres.api.sync.SyncStatus", null)[0];
-        assertThat(syncAfter.getProperty("service.id")).as("the sync daemon was never restarted").isEqualTo(syncId);
-        Stat after = lockStat();
-        assertThat(after.getCzxid()).as("the deadman kept its lock").isEqualTo(lock.getCzxid());
-        assertThat(after.getEphemeralOwner()).as("and its session").isEqualTo(lock.getEphemeralOwner());
-        assertThat(run("zgres:plugins " + GROUP)).contains("zgres.plugin.apply").contains("127.0.0.1:" + port);
-        zk.client().delete().forPath(lockPath);
         localFile(Map.of());
+    }
+
+    /** A ZooKeeper session of its own, with the operator's identity (a fake node). */
+    org.apache.curator.framework.CuratorFramework session() throws Exception {
+        String connect = "127.0.0.1:" + zkConfig.getProperties().get("embedded_port");
+        byte[] auth = Files.readString(base.resolve("operator.credentials")).strip().getBytes(StandardCharsets.UTF_8);
+        org.apache.curator.framework.CuratorFramework c = org.apache.curator.framework.CuratorFrameworkFactory
+                .builder().connectString(connect).retryPolicy(new org.apache.curator.retry.RetryOneTime(100))
+                .authorization("digest", auth).aclProvider(zk.acls()).build();
+        c.start();
+        assertThat(c.blockUntilConnected(10, TimeUnit.SECONDS)).isTrue();
+        return c;
     }
 
     String stateJson() throws Exception {

@@ -30,7 +30,9 @@ import zgres.api.SyncState;
  * Builds a {@link ClusterSnapshot} from the znodes of the tree (path, content, stat). A znode that cannot be read is
  * logged once per version with its path and the reason, and ignored: a node whose state is unreadable counts as
  * unhealthy (its {@code /conn} is dropped); a node whose system identifier differs from its group's {@code db-id} is
- * marked with a problem and loses its connection info.
+ * marked with a problem and loses its connection info. Strict reading: {@code /state} and {@code /conn} must be
+ * ephemeral, a {@code /conn} must be published by the session of its node's {@code /state} and carry its node's
+ * address, no znode may exceed {@link #MAX_ZNODE_BYTES}, and the lock's holder is found by the lock's session.
  */
 public final class SnapshotBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotBuilder.class);
@@ -44,9 +46,19 @@ public final class SnapshotBuilder {
         this.name = name;
     }
 
+    /** The largest znode a snapshot reads: a bigger one is ignored (a node's state is a few hundred bytes). */
+    public static final int MAX_ZNODE_BYTES = 64 * 1024;
+
     private static final class GroupBuilder {
         final String name;
         MasterLock lock;
+        boolean lockSeen;
+        long lockSession;
+        long lockCreated;
+        boolean lockStatless;
+        final Map<Long, NodeId> stateSessions = new HashMap<>();
+        final Map<NodeId, Long> connSessions = new HashMap<>();
+        final List<String> resolved = new ArrayList<>();
         final Map<NodeId, NodeState> states = new HashMap<>();
         final Map<NodeId, ConnInfo> conns = new HashMap<>();
         String dbId = "";
@@ -62,19 +74,64 @@ public final class SnapshotBuilder {
 
         GroupState build() {
             unreadable.forEach(conns::remove);
-            if (!dbId.isEmpty()) {
+            resolveLock();
+            // the identity members must share: the db-id, unless the node holding the lock (by its session)
+            // publishes another one - then /static was changed under a serving master, which keeps serving (and
+            // its replicas with it): a changed db-id stops nodes from joining, not the group
+            String identity = dbId;
+            if (lock != null && !lock.holderUnknown() && states.containsKey(lock.holder())) {
+                String masterId = states.get(lock.holder()).systemId();
+                if (!masterId.isEmpty() && !dbId.isEmpty() && !masterId.equals(dbId)) {
+                    resolved.add("/static/" + name + "-db-id holds " + dbId + " but the master " + lock.holder().address()
+                            + " (holding the lock by its session) has system identifier " + masterId + ": the db-id "
+                            + "was changed; no node joins until it is put back");
+                    identity = masterId;
+                }
+            }
+            if (!identity.isEmpty()) {
                 for (Map.Entry<NodeId, NodeState> e : new ArrayList<>(states.entrySet())) {
                     NodeState s = e.getValue();
-                    if (!s.systemId().isEmpty() && !s.systemId().equals(dbId)) {
+                    if (!s.systemId().isEmpty() && !s.systemId().equals(identity)) {
                         List<String> problems = new ArrayList<>(s.problems());
-                        problems.add("system identifier " + s.systemId() + " differs from the group's db-id " + dbId);
+                        problems.add("system identifier " + s.systemId() + " differs from the group's " + (identity
+                                .equals(dbId) ? "db-id " : "master's ") + identity);
                         states.put(e.getKey(), s.withProblems(problems));
                         conns.remove(e.getKey());
                     }
                 }
             }
+            // a /conn counts only from the session that publishes the node's /state (the deadman's)
+            Map<NodeId, Long> stateSessionOf = new HashMap<>();
+            stateSessions.forEach((session, id) -> stateSessionOf.put(id, session));
+            conns.keySet().removeIf(id -> {
+                long c = connSessions.getOrDefault(id, -1L);
+                return c != -1L && !Long.valueOf(c).equals(stateSessionOf.get(id));
+            });
             return new GroupState(name, Optional.empty(), new TreeMap<>(states), new TreeMap<>(conns), dbId,
                     timeline, sync, paused, Optional.ofNullable(switchover), Optional.ofNullable(lock));
+        }
+
+        /**
+         * The lock's holder is the node whose {@code /state} the lock's session publishes, whatever the lock says;
+         * a lock owned by a session no node publishes names {@link MasterLock#UNKNOWN_HOST} (nobody to route to).
+         */
+        private void resolveLock() {
+            if (!lockSeen) {
+                return;
+            }
+            NodeId named = lock == null ? null : lock.holder();
+            if (lockStatless) {
+                return; // a snapshot made without stats (tests of the encoding): the content is all there is
+            }
+            NodeId bySession = lockSession == 0 ? null : stateSessions.get(lockSession);
+            NodeId holder = bySession != null ? bySession : MasterLock.unknownHolder(name);
+            if (named == null || !holder.equals(named)) {
+                resolved.add("/lock/" + name + " names " + (named == null ? "nothing readable" : named.address())
+                        + " but is owned by session 0x" + Long.toHexString(lockSession) + (bySession != null
+                                ? ", " + bySession.address() + "'s: " + bySession.address() + " holds it"
+                                : ", which publishes no node state of this group: nobody to route to"));
+            }
+            lock = new MasterLock(holder, lockSession, lockCreated);
         }
     }
 
@@ -91,6 +148,10 @@ public final class SnapshotBuilder {
                 continue;
             }
             try {
+                if (d.getData() != null && d.getData().length > MAX_ZNODE_BYTES) {
+                    throw new IllegalArgumentException(d.getData().length + " bytes, more than the "
+                            + MAX_ZNODE_BYTES + " a znode may hold here");
+                }
                 read(parts[0], parts[1], d.getData(), d.getStat(), groups);
             } catch (IllegalArgumentException e) {
                 if (parts[0].equals("state")) {
@@ -105,7 +166,15 @@ public final class SnapshotBuilder {
             }
         }
         Map<String, GroupState> built = new TreeMap<>();
-        groups.forEach((k, v) -> built.put(k, v.build()));
+        groups.forEach((k, v) -> {
+            built.put(k, v.build());
+            for (String r : v.resolved) {
+                problems.add(r);
+                if (reported.add(r)) {
+                    LOG.warn("[{}] {}", name, r);
+                }
+            }
+        });
         return new ClusterSnapshot(seq, Instant.now(), new TreeMap<>(built), problems);
     }
 
@@ -118,6 +187,17 @@ public final class SnapshotBuilder {
         }
     }
 
+    /** @return the session owning an ephemeral znode; refuses a persistent one (written by hand or by a tool) */
+    private static long ephemeralOwner(Stat stat) {
+        if (stat == null) {
+            return -1; // a snapshot made without stats (tests of the encoding): nothing to check
+        }
+        if (stat.getEphemeralOwner() == 0) {
+            throw new IllegalArgumentException("not ephemeral: only a running deadman's session publishes it");
+        }
+        return stat.getEphemeralOwner();
+    }
+
     private static GroupBuilder group(Map<String, GroupBuilder> groups, String name) {
         return groups.computeIfAbsent(GroupName.require(name), GroupBuilder::new);
     }
@@ -126,14 +206,35 @@ public final class SnapshotBuilder {
         switch (dir) {
             case "state" -> {
                 NodeId id = NodeId.parse(child);
-                group(groups, id.group()).states.put(id, JsonCodec.readState(id, data));
+                long session = ephemeralOwner(stat);
+                NodeState st = JsonCodec.readState(id, data);
+                GroupBuilder g = group(groups, id.group());
+                g.states.put(id, st);
+                if (session != -1) {
+                    g.stateSessions.put(session, id);
+                }
             }
             case "conn" -> {
                 NodeId id = NodeId.parse(child);
-                group(groups, id.group()).conns.put(id, JsonCodec.readConn(data));
+                long session = ephemeralOwner(stat);
+                ConnInfo c = JsonCodec.readConn(data);
+                if (!c.host().equals(id.host()) || c.port() != id.port()) {
+                    throw new IllegalArgumentException("its address " + c.address() + " is not its node's "
+                            + id.address());
+                }
+                GroupBuilder g = group(groups, id.group());
+                g.conns.put(id, c);
+                g.connSessions.put(id, session);
             }
-            case "lock" -> group(groups, child).lock = new MasterLock(JsonCodec.readLock(child, data),
-                    stat == null ? 0 : stat.getEphemeralOwner(), stat == null ? 0 : stat.getCzxid());
+            case "lock" -> {
+                // recorded before its content is read: a lock with garbage in it is still held by its session
+                GroupBuilder g = group(groups, child);
+                g.lockSeen = true;
+                g.lockStatless = stat == null;
+                g.lockSession = stat == null ? 0 : stat.getEphemeralOwner();
+                g.lockCreated = stat == null ? 0 : stat.getCzxid();
+                g.lock = new MasterLock(JsonCodec.readLock(child, data), g.lockSession, g.lockCreated);
+            }
             case "static" -> {
                 if (child.endsWith("-db-id")) {
                     group(groups, child.substring(0, child.length() - 6)).dbId = JsonCodec.readDbId(data);
