@@ -28,7 +28,7 @@ public class ClusterSettings {
     /** The keys that may come from here (the same names as in {@code zgres.deadman}). */
     public static final Set<String> KEYS = Set.of("loop_wait_ms", "state_interval_ms", "maximum_lag_on_failover",
             "election_delay_ms", "election_timeout_ms", "crash_restart_timeout_ms", "follow_timeout_ms",
-            "rewind_failure", "nofailover", "priority", "synchronous_mode", "synchronous_node_count");
+            "rewind_failure", "nofailover", "priority", "synchronous_mode", "synchronous_node_count", "history_limit");
 
     @ObjectClassDefinition(name = "zgres deadman cluster settings", description = "Live deadman settings for every "
             + "node in scope; present keys override the local zgres.deadman~NAME values")
@@ -76,6 +76,9 @@ public class ClusterSettings {
 
         @AttributeDefinition(required = false, min = "1", description = "Synchronous standbys the master keeps")
         int synchronous__node__count();
+
+        @AttributeDefinition(required = false, min = "1", description = "Entries kept in /history/{group}")
+        int history__limit();
     }
 
     private volatile Map<String, Object> values = Map.of();

@@ -121,6 +121,7 @@ public final class Deadman implements Closeable {
         this.actions = new LongActions(name, this::wakeUp);
         this.invoker = new PluginInvoker(name, vetoes, metadataProviders, 2000);
         Promoter promoter = new Promoter(client, paths, me, pg, lease, phases);
+        promoter.historyLimit(() -> live.historyLimit());
         Provisioner provisioner = new Provisioner(client, paths, me, pg, lease, actions, promoter, phases);
         this.switchovers = new SwitchoverCoordinator(client, paths, me, pg, lease, phases);
         this.sync = new SyncReplication(client, paths, me, pg, lease);
@@ -292,6 +293,11 @@ public final class Deadman implements Closeable {
                 Optional.empty(), Optional.empty()));
     }
 
+    /** Where the ensemble's tick time comes from (the lease's premise is checked against it). */
+    public void tickSource(java.util.function.IntSupplier tickMs) {
+        lease.tickSource(tickMs);
+    }
+
     // ------------------------------------------------------------------ publishing
 
     private void publishNow() {
@@ -307,6 +313,7 @@ public final class Deadman implements Closeable {
             return;
         }
         List<String> problems = new ArrayList<>(transientProblems);
+        lease.premiseProblem().ifPresent(problems::add);
         o.self().rewind().ifPresent(r -> problems.add(r.unreachable() ? "pg_rewind could not reach "
                 + r.source().address() : "pg_rewind from " + r.source().address() + " failed: " + r.message()));
         String refusal = runner.refusal();

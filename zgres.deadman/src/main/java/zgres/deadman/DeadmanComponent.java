@@ -132,6 +132,10 @@ public class DeadmanComponent implements ConfigScope {
                 + "ms", min = "0")
         int follow__timeout__ms() default 10000;
 
+        @AttributeDefinition(description = "Entries kept in /history/{group}: the master prunes the oldest beyond "
+                + "this after each promotion", min = "1")
+        int history__limit() default 1000;
+
         @AttributeDefinition(description = "Synchronous replication: off, on (writes continue alone when no "
                 + "standby is left, and then nobody is promotable) or strict (writes wait)", options = {
                         @Option(value = "off"), @Option(value = "on"), @Option(value = "strict")})
@@ -259,6 +263,8 @@ public class DeadmanComponent implements ConfigScope {
             d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), cache, pg,
                     () -> bundles(bc), () -> vetoes, () -> metadata);
             scopes = Set.of(s.id().group(), s.id().toString());
+            zk.tickTimeMs(); // learned once per runtime, before the first lease (a probe session: milliseconds)
+            d.tickSource(zk::tickTimeMs);
             d.start();
             deadman = d;
             if (!cluster.isEmpty()) {

@@ -17,7 +17,7 @@ import zgres.deadman.pg.PgTools;
 public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser, String dbname, String superuser,
         String superuserPassword, String replicationUser, String replicationPassword, Path logFile, Tags tags,
         int sessionTimeoutMs, int loopWaitMs, int stateIntervalMs, int leaseMarginMs, Policy policy,
-        List<String> pgParameters, List<String> pgHba) {
+        List<String> pgParameters, List<String> pgHba, int historyLimit) {
 
     /**
      * The settings of a configuration whose values passed the metatype's rules (types, ranges, options): what remains
@@ -73,7 +73,7 @@ public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser
                 new Policy(c.maximum__lag__on__failover(), c.election__delay__ms(), c.election__timeout__ms(),
                         c.crash__restart__timeout__ms(), c.follow__timeout__ms(), syncMode.mode(),
                         c.synchronous__node__count(), rewind.value()),
-                List.of(c.pg__parameters()), List.of(c.pg__hba()));
+                List.of(c.pg__parameters()), List.of(c.pg__hba()), c.history__limit());
     }
 
     public PgNode.Spec pgSpec() {

@@ -35,4 +35,16 @@ public interface Coordination {
      * @return a client that is not started yet; the caller starts and closes it
      */
     CuratorFramework newClient(String name, int sessionTimeoutMs);
+
+    /**
+     * The ensemble's tick time, which the lease argument depends on (followers report sessions to the leader every
+     * tick/2), as far as a probe session can tell: ZooKeeper grants no session shorter than its minimum session
+     * timeout (2 ticks unless configured otherwise), so a probe asking for a short one learns it. When the probe is
+     * granted what it asked for, the tick is at most half of that: that bound is returned.
+     *
+     * @return the tick time or an upper bound of it in milliseconds, 0 when it could not be learned
+     */
+    default int tickTimeMs() {
+        return 0;
+    }
 }

@@ -5,5 +5,5 @@
  * recipe turning the tree into immutable snapshots) and the runtime's shared {@link zgres.zookeeper.ClusterCache}.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.0.0")
+@org.osgi.annotation.versioning.Version("2.1.0")
 package zgres.zookeeper;

@@ -54,12 +54,12 @@ public final class ConfigPolicy {
                 "state_interval_ms", null, "lease_margin_ms", null, "maximum_lag_on_failover", null,
                 "election_delay_ms", null, "election_timeout_ms", null, "crash_restart_timeout_ms", null,
                 "follow_timeout_ms", null, "synchronous_mode", null, "synchronous_node_count", null,
-                "rewind_failure", null));
+                "rewind_failure", null, "history_limit", null));
         k.put("zgres.deadman.cluster", keys(
                 "loop_wait_ms", null, "state_interval_ms", null, "maximum_lag_on_failover", null,
                 "election_delay_ms", null, "election_timeout_ms", null, "crash_restart_timeout_ms", null,
                 "follow_timeout_ms", null, "rewind_failure", null, "nofailover", null, "priority", null,
-                "synchronous_mode", null, "synchronous_node_count", null));
+                "synchronous_mode", null, "synchronous_node_count", null, "history_limit", null));
         k.put("zgres.metadata.zone", keys("zone", null, "zone_file", FILE));
         k.put("zgres.sync", keys("debounce_ms", null, "resync_interval_s", null, "max_backoff_ms", null));
         k.put("zgres.plugin.apply", keys("path", FILE, "executables", PROGRAM, "timeout_ms", null));

@@ -35,7 +35,9 @@ import zgres.zookeeper.Znodes;
  * multi that checks the lock exists, every T/6, followed by a read of its owner session and creating transaction:
  * the lock is ours by session, whatever its content or version), the leader had heard from us no earlier than
  * {@code t - T/3 - tick/2}, and cannot expire our session before {@code t + 2T/3 - tick/2}.
- * <li>We give PostgreSQL a lease ending at {@code t + 2T/3 - margin} (margin defaults to max(100 ms, T/10)) and send
+ * <li>We give PostgreSQL a lease ending at {@code t + 2T/3 - margin} (margin defaults to max(100 ms, T/10, tick/2 +
+ * 50 ms), the tick learned from the ensemble; a configured margin that does not cover tick/2 + 50 ms makes the node
+ * refuse to act as master: {@link #premiseProblem}) and send
  * that deadline to the supervisor, a process outside this JVM, as an absolute CLOCK_MONOTONIC time. The margin covers
  * the ensemble's tick/2, the supervisor's 50 ms polling, SIGSTOP/SIGKILL of the postmaster and its backends, and
  * scheduling delays on a busy machine. If the deadline passes without a newer one — JVM killed (stdin closes: fenced
@@ -166,11 +168,60 @@ public final class LeaseKeeper implements Closeable {
         }
     }
 
+    /** What the supervisor's polling adds to the time PostgreSQL may outlive its lease (it polls every 50 ms). */
+    static final long SUPERVISOR_POLL_MS = 50;
+
+    private volatile java.util.function.IntSupplier tickMs = () -> 0;
+    private volatile String reportedPremise = "";
+
+    /** Where the ensemble's tick time comes from ({@link zgres.zookeeper.Coordination#tickTimeMs}; 0: unknown). */
+    public void tickSource(java.util.function.IntSupplier source) {
+        this.tickMs = source;
+    }
+
+    /** @return the margin: the configured one, or max(100 ms, T/10, tick/2 + the supervisor's polling) */
+    long marginMs() {
+        if (leaseMarginMs > 0) {
+            return leaseMarginMs;
+        }
+        long t = sessionTimeoutMs();
+        return Math.max(Math.max(100, t / 10), tickMs.getAsInt() / 2 + SUPERVISOR_POLL_MS);
+    }
+
+    /**
+     * The lease argument's premises, checked rather than assumed: the margin must cover the ensemble's tick/2 (the
+     * leader may hear of our session that much late) plus the supervisor's polling, and the lease must outlast a
+     * renewal interval.
+     *
+     * @return why this node must not act as master, with the numbers, when a premise does not hold
+     */
+    public Optional<String> premiseProblem() {
+        long t = sessionTimeoutMs();
+        int tick = tickMs.getAsInt();
+        long margin = marginMs();
+        String problem = "";
+        if (tick > 0 && margin < tick / 2 + SUPERVISOR_POLL_MS) {
+            problem = "lease margin " + margin + " ms does not cover tick/2 (" + tick / 2 + " ms, ZooKeeper's tick "
+                    + tick + " ms) + " + SUPERVISOR_POLL_MS + " ms of supervisor polling: not acting as master (raise "
+                    + "lease_margin_ms to " + (tick / 2 + SUPERVISOR_POLL_MS) + " or more, or lower the ensemble's "
+                    + "tickTime)";
+        } else if (t * 2 / 3 - margin < t / 6 + SUPERVISOR_POLL_MS) {
+            problem = "a lease of " + (t * 2 / 3 - margin) + " ms (2T/3 - margin, T = " + t + " ms, margin " + margin
+                    + " ms) does not outlast a renewal interval (T/6 = " + t / 6 + " ms): not acting as master (raise "
+                    + "session_timeout_ms or lower the margin)";
+        }
+        if (!problem.equals(reportedPremise)) {
+            reportedPremise = problem;
+            if (!problem.isEmpty()) {
+                LOG.error("[{}] {}", name, problem);
+            }
+        }
+        return problem.isEmpty() ? Optional.empty() : Optional.of(problem);
+    }
+
     /** Lease length after a successful renewal sent at t: 2T/3 - margin (see the class comment). */
     long leaseNanos() {
-        long t = sessionTimeoutMs();
-        long margin = leaseMarginMs > 0 ? leaseMarginMs : Math.max(100, t / 10);
-        return TimeUnit.MILLISECONDS.toNanos(t * 2 / 3 - margin);
+        return TimeUnit.MILLISECONDS.toNanos(sessionTimeoutMs() * 2 / 3 - marginMs());
     }
 
     /**
@@ -214,11 +265,22 @@ public final class LeaseKeeper implements Closeable {
      * when the lock is still exactly that one (same session, same creating transaction).
      */
     public boolean tryTake(Optional<MasterLock> foreign) throws Exception {
+        if (premiseProblem().isPresent()) {
+            return false;
+        }
+        // a lock is recognised by the session publishing its node's /state: never take it before ours is published
+        // by this very session (after a session change the old /state is gone until the loop publishes it again)
+        Stat mine = client.checkExists().forPath(paths.state(me));
+        if (mine == null || mine.getEphemeralOwner() != sessionId()) {
+            LOG.info("[{}] not taking the lock before this session publishes our /state", name);
+            return false;
+        }
         if (foreign.isPresent()) {
             String path = paths.lock(me.group());
             Stat stat = client.checkExists().forPath(path);
             MasterLock f = foreign.get();
-            if (stat != null && stat.getEphemeralOwner() == f.session() && stat.getCzxid() == f.created()) {
+            if (stat != null && stat.getEphemeralOwner() == f.session() && stat.getCzxid() == f.created()
+                    && !publishesState(f.session())) {
                 try {
                     client.delete().withVersion(stat.getVersion()).forPath(path);
                     LOG.warn("[{}] deleted {}: owned by session 0x{}, which publishes no node state (not a deadman's "
@@ -229,6 +291,20 @@ public final class LeaseKeeper implements Closeable {
             }
         }
         return create();
+    }
+
+    /** @return true when a node of our group publishes its /state from {@code session} (read now, not cached) */
+    private boolean publishesState(long session) throws Exception {
+        String prefix = me.group() + "_";
+        for (String child : client.getChildren().forPath(paths.stateDir())) {
+            if (child.startsWith(prefix)) {
+                Stat s = client.checkExists().forPath(paths.stateDir() + "/" + child);
+                if (s != null && s.getEphemeralOwner() == session) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private boolean create() throws Exception {

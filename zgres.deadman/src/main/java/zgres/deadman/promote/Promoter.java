@@ -138,12 +138,46 @@ public final class Promoter {
         }
     }
 
-    /** Appends a promotion to {@code /history/{group}} (best effort: a failure is logged). */
+    private volatile java.util.function.IntSupplier historyLimit = () -> 1000;
+
+    /**
+     * Deletes the oldest entries of {@code dir} beyond {@code limit} (entries are sequential znodes: {@code
+     * h-<10-digit sequence>}, so their names sort oldest first).
+     *
+     * @return how many were deleted
+     */
+    static int prune(CuratorFramework client, String dir, int limit) throws Exception {
+        java.util.List<String> entries = new java.util.ArrayList<>(client.getChildren().forPath(dir));
+        int keep = Math.max(1, limit);
+        if (entries.size() <= keep) {
+            return 0;
+        }
+        java.util.Collections.sort(entries);
+        for (String old : entries.subList(0, entries.size() - keep)) {
+            client.delete().quietly().forPath(dir + "/" + old);
+        }
+        return entries.size() - keep;
+    }
+
+    /** How many entries {@code /history/{group}} keeps (the live {@code history_limit}). */
+    public void historyLimit(java.util.function.IntSupplier limit) {
+        this.historyLimit = limit;
+    }
+
+    /**
+     * Appends a promotion to {@code /history/{group}} and prunes the oldest entries beyond {@code history_limit}
+     * (best effort: a failure is logged).
+     */
     public void history(int timeline, Lsn lsn, String oldMaster, HistoryEntry.Cause cause) {
+        String dir = paths.history(me.group());
         try {
             client.create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT_SEQUENTIAL).forPath(
-                    paths.history(me.group()) + "/h-", Znodes.encode(new HistoryEntry(timeline, lsn, oldMaster,
-                            me.toString(), cause, Instant.now())));
+                    dir + "/h-", Znodes.encode(new HistoryEntry(timeline, lsn, oldMaster, me.toString(), cause,
+                            Instant.now())));
+            int pruned = prune(client, dir, historyLimit.getAsInt());
+            if (pruned > 0) {
+                LOG.info("[{}] pruned {} history entries (history_limit {})", name, pruned, historyLimit.getAsInt());
+            }
         } catch (Exception e) {
             LOG.warn("[{}] could not record history: {}", name, e.toString());
         }

@@ -199,6 +199,51 @@ public class ZooKeeperComponent implements Coordination {
         return security.acls();
     }
 
+    /** the probe's request: short enough to learn a tick of 200 ms or more, long enough to connect on a LAN */
+    static final int PROBE_SESSION_MS = 400;
+    private final java.util.concurrent.atomic.AtomicInteger tick = new java.util.concurrent.atomic.AtomicInteger(-1);
+
+    @Override
+    public int tickTimeMs() {
+        int t = tick.get();
+        if (t >= 0) {
+            return t;
+        }
+        synchronized (tick) {
+            if (tick.get() < 0) {
+                tick.set(probeTick());
+            }
+            return tick.get();
+        }
+    }
+
+    private int probeTick() {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            int asked = attempt < 2 ? PROBE_SESSION_MS : 10 * PROBE_SESSION_MS;
+            try (CuratorFramework probe = newClient("tick-probe", asked)) {
+                probe.start();
+                if (!probe.blockUntilConnected(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                    continue;
+                }
+                int granted = probe.getZookeeperClient().getZooKeeper().getSessionTimeout();
+                int t = Math.max(granted, asked) / 2;
+                LOG.info("ZooKeeper tick time: {} {} ms (a session asking for {} ms was granted {} ms)",
+                        granted > asked ? "about" : "at most", t, asked, granted);
+                return t;
+            } catch (Exception e) {
+                LOG.debug("tick probe failed: {}", e.toString());
+            } finally {
+                if (Thread.interrupted()) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        LOG.warn("could not learn ZooKeeper's tick time (a probe session did not connect): the lease margin is not "
+                + "checked against it");
+        return 0;
+    }
+
     @Override
     public CuratorFramework newClient(String name, int sessionTimeoutMs) {
         return security.apply(CuratorFrameworkFactory.builder())
