@@ -119,7 +119,9 @@ final class ActionRunner {
                 observer.recloned();
             }
             case TAKE_LOCK -> {
-                if (lease.tryTake(o.group().lock().filter(zgres.api.MasterLock::holderUnknown))) {
+                java.util.Optional<zgres.api.MasterLock> foreign = o.group().lock()
+                        .filter(zgres.api.MasterLock::holderUnknown);
+                if (lease.tryTake(foreign, foreign.filter(l -> observer.isForeign(l.created())).isPresent())) {
                     tookLock = d.situation();
                     return true;
                 }
@@ -162,7 +164,8 @@ final class ActionRunner {
             pg.checkCloneSource(m, o.group().dbId());
             return true;
         } catch (zgres.deadman.pg.SourceCheck.Refused e) {
-            observer.foreignMaster(o.group().lock().map(zgres.api.MasterLock::created).orElse(0L), e.getMessage());
+            observer.foreignMaster(o.group().lock().map(zgres.api.MasterLock::created).orElse(0L),
+                    o.group().master().orElse(null), e.getMessage());
             return false;
         } catch (IOException e) {
             LOG.warn("[{}] could not check {} before following it ({}): following anyway", name, m.address(),
@@ -228,7 +231,7 @@ final class ActionRunner {
                 observer.rewindFailed(source, e.kind() != RewindFailure.Kind.FAILED, e.getMessage());
                 if (e.kind() == RewindFailure.Kind.SOURCE_REFUSED && e.getMessage().contains("system identifier")) {
                     observer.foreignMaster(o.group().lock().map(zgres.api.MasterLock::created).orElse(0L),
-                            e.getMessage());
+                            source, e.getMessage());
                 }
                 phase.set(NodePhase.STOPPED);
                 throw e;

@@ -65,8 +65,8 @@ final class Observer {
     private final java.util.Set<Long> foreignLocks = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** how long a lock owned by a session that publishes no node state is left alone before it counts as free */
     static final long FOREIGN_LOCK_GRACE_MS = 1000;
-    private NodeId lastMaster;
-    private Lsn lastMasterLsn = Lsn.ZERO;
+    private volatile NodeId lastMaster;
+    private volatile Lsn lastMasterLsn = Lsn.ZERO;
     private long downSince;
     private long notStreamingSince;
     private int lastReceivedTimeline;
@@ -298,10 +298,20 @@ final class Observer {
      * The server of the node holding the lock {@code lockCreated} answered with another system identifier than the
      * group's: the lock counts as nobody's (the election replaces it after a grace); nothing follows or copies it.
      */
-    void foreignMaster(long lockCreated, String why) {
+    void foreignMaster(long lockCreated, NodeId holder, String why) {
         if (lockCreated != 0 && foreignLocks.add(lockCreated)) {
             LOG.error("[{}] the master's server is not this group's: {}; treating its lock as nobody's", name, why);
         }
+        if (holder != null && holder.equals(lastMaster)) {
+            // what it published is not a position of this group: forget it (it would make every real node "lagging")
+            lastMaster = null;
+            lastMasterLsn = Lsn.ZERO;
+        }
+    }
+
+    /** @return true when the lock {@code lockCreated}'s holder's server was found not to be this group's */
+    boolean isForeign(long lockCreated) {
+        return foreignLocks.contains(lockCreated);
     }
 
     /** A standby that was acted on after a failed rewind (started, or cloned again) forgets it. */

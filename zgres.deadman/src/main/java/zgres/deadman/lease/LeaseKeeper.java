@@ -265,6 +265,14 @@ public final class LeaseKeeper implements Closeable {
      * when the lock is still exactly that one (same session, same creating transaction).
      */
     public boolean tryTake(Optional<MasterLock> foreign) throws Exception {
+        return tryTake(foreign, false);
+    }
+
+    /**
+     * @param serverChecked {@code foreign}'s holder publishes a /state, but its server answered with another system
+     *        identifier than the group's (the lock is deleted even though a session publishes a node state)
+     */
+    public boolean tryTake(Optional<MasterLock> foreign, boolean serverChecked) throws Exception {
         if (premiseProblem().isPresent()) {
             return false;
         }
@@ -280,11 +288,12 @@ public final class LeaseKeeper implements Closeable {
             Stat stat = client.checkExists().forPath(path);
             MasterLock f = foreign.get();
             if (stat != null && stat.getEphemeralOwner() == f.session() && stat.getCzxid() == f.created()
-                    && !publishesState(f.session())) {
+                    && (serverChecked || !publishesState(f.session()))) {
                 try {
                     client.delete().withVersion(stat.getVersion()).forPath(path);
-                    LOG.warn("[{}] deleted {}: owned by session 0x{}, which publishes no node state (not a deadman's "
-                            + "lock); electing", name, path, Long.toHexString(f.session()));
+                    LOG.warn("[{}] deleted {}: owned by session 0x{}, {}; electing", name, path,
+                            Long.toHexString(f.session()), serverChecked ? "whose server is not this group's"
+                                    : "which publishes no node state (not a deadman's lock)");
                 } catch (KeeperException.NoNodeException | KeeperException.BadVersionException e) {
                     return false; // changed meanwhile: decide again
                 }

@@ -47,6 +47,11 @@ public final class SourceCheck {
             rs.next();
             systemId = rs.getString("systemid");
         } catch (SQLException e) {
+            if (e.getSQLState() != null && e.getSQLState().startsWith("28")) {
+                // every node of the group has the replication role with the group's password
+                throw new Refused("refusing to copy from or follow " + source.address() + ": it does not accept "
+                        + "this group's replication role (" + e.getMessage() + "): not this group's server");
+            }
             throw new IOException("could not ask " + source.address() + " for its system identifier: "
                     + e.getMessage(), e);
         }

@@ -316,6 +316,97 @@ class ForgedStateAcceptanceTest {
         noDataDirectoryTouched();
     }
 
+    @Test
+    @Order(7)
+    void aLockAndConnPointingAtAForeignPostgresAreRefusedAndNothingIsCopiedFromIt() throws Exception {
+        NodeProcess m = master();
+        java.nio.file.Path dir = Files.createTempDirectory("zgres-foreign-");
+        String user = zgres.testkit.OsUser.runtimeUser();
+        zgres.testkit.OsUser.own(dir, user);
+        java.nio.file.Path data = dir.resolve("data");
+        int port = Group.freePort();
+        run(user, "/usr/lib/postgresql/15/bin/initdb", "-D", data.toString(), "-U", "postgres", "--auth=trust");
+        run(user, "/usr/lib/postgresql/15/bin/pg_ctl", "-D", data.toString(), "-l", dir.resolve("log").toString(),
+                "-w", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1", "start");
+        try {
+            String dbId = g.state().dbId();
+            NodeId fake = new NodeId(GROUP, "127.0.0.1", port);
+            NodeState real = g.state().state(g.id(m)).orElseThrow();
+            // the attacker's own session: a master state with a higher timeline, its /conn, and the lock
+            CuratorFramework forger = g.identities().client(Identities.Role.OPERATOR, g.zookeeper().connectString(),
+                    g.paths());
+            forger.start();
+            assertThat(forger.blockUntilConnected(20, TimeUnit.SECONDS)).isTrue();
+            try {
+                forger.create().withMode(CreateMode.EPHEMERAL).forPath(g.paths().state(fake), Znodes.encode(
+                        new NodeState(fake, zgres.api.Role.MASTER, zgres.api.NodePhase.RUNNING, "", List.of(), 99,
+                                Lsn.parse("FF/0"), Lsn.parse("FF/0"), Lsn.parse("FF/0"), 0, dbId, real.tags(), false,
+                                Map.of(), Map.of(), Instant.now())));
+                forger.create().withMode(CreateMode.EPHEMERAL).forPath(g.paths().conn(fake), Znodes.encode(
+                        new ConnInfo("127.0.0.1", port, "postgres", "")));
+                faultAt = System.nanoTime();
+                forger.delete().forPath(lockPath());
+                forger.create().withMode(CreateMode.EPHEMERAL).forPath(lockPath(), Znodes.encodeLock(fake));
+                GroupState s = g.await("a real node's lock again", 90_000, x -> x.lock().filter(l -> !l.holderUnknown()
+                        && !l.holder().equals(fake)).isPresent() && x.masterConn().isPresent());
+                NodeProcess n = g.nodes().stream().filter(x -> g.id(x).equals(s.master().orElseThrow())).findFirst()
+                        .orElseThrow();
+                System.out.printf("{\"episode\":\"%s\",\"real_master_again_s\":%.3f}%n", episode,
+                        (System.nanoTime() - faultAt) / 1e9);
+                finish(n);
+                boolean refused = g.nodes().stream().anyMatch(x -> {
+                    try {
+                        return logSays(x, "differs from the group's db-id " + dbId);
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                assertThat(refused).as("a deadman said the foreign server is not the group's").isTrue();
+                noDataDirectoryTouched();
+            } finally {
+                forger.close();
+            }
+            g.awaitHealthy(3, 180_000);
+        } finally {
+            run(user, "/usr/lib/postgresql/15/bin/pg_ctl", "-D", data.toString(), "-m", "immediate", "stop");
+        }
+    }
+
+    static void run(String user, String... command) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(zgres.testkit.OsUser.as(user));
+        cmd.addAll(List.of(command));
+        Process p = new ProcessBuilder(cmd).directory(new java.io.File("/")).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+    }
+
+    @Test
+    @Order(8)
+    void tenThousandJunkZnodesUnderTheRootLeaveTheGroupServing() throws Exception {
+        NodeProcess m = master();
+        faultAt = System.nanoTime();
+        String junk = g.paths().root() + "/junk";
+        byte[] kb = "x".repeat(1024).getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < 10_000; i += 500) {
+            List<org.apache.curator.framework.api.transaction.CuratorOp> ops = new java.util.ArrayList<>();
+            if (i == 0) {
+                ops.add(attacker.transactionOp().create().forPath(junk));
+            }
+            for (int j = i; j < i + 500; j++) {
+                ops.add(attacker.transactionOp().create().forPath(junk + "/j-" + j, kb));
+            }
+            attacker.transaction().forOperations(ops);
+        }
+        Thread.sleep(3000);
+        assertThat(master()).as("the master kept its lock").isEqualTo(m);
+        for (NodeProcess n : g.nodes()) {
+            assertThat(n.alive()).as(n + " alive").isTrue();
+            assertThat(logSays(n, "OutOfMemoryError")).as(n + " out of memory").isFalse();
+        }
+        finish(m);
+        attacker.delete().deletingChildrenIfNeeded().forPath(junk);
+    }
+
     /** The attacker writes a handover naming {@code candidate} and deletes the master's lock. */
     void forgeHandover(NodeProcess from, NodeProcess candidate, Lsn finalLsn) throws Exception {
         Switchover s = new Switchover(Switchover.Kind.SWITCHOVER, g.id(candidate).toString(), Instant.now(),
