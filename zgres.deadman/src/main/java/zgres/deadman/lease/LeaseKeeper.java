@@ -173,6 +173,8 @@ public final class LeaseKeeper implements Closeable {
 
     private volatile java.util.function.IntSupplier tickMs = () -> 0;
     private volatile String reportedPremise = "";
+    /** the creating transaction of our lock once the cache has shown it (its absence then means it was deleted) */
+    private volatile long seenInCache;
 
     /** Where the ensemble's tick time comes from ({@link zgres.zookeeper.Coordination#tickTimeMs}; 0: unknown). */
     public void tickSource(java.util.function.IntSupplier source) {
@@ -232,10 +234,26 @@ public final class LeaseKeeper implements Closeable {
         Lease held = lease.get();
         Optional<MasterLock> lock = group.lock();
         if (lock.isEmpty()) {
+            if (held != null && held.created() == seenInCache) {
+                // the cache showed our lock and now shows none: someone deleted it (we only delete it after giving
+                // the lease up) - check at once rather than at the next renewal, and fence if it is gone
+                try {
+                    Stat stat = client.checkExists().forPath(paths.lock(me.group()));
+                    if (stat == null || stat.getCzxid() != held.created()) {
+                        lost("the lock was deleted by another client");
+                        return LockOwner.NONE;
+                    }
+                } catch (Exception e) {
+                    LOG.debug("[{}] could not check the lock: {}", name, e.toString());
+                }
+            }
             // the cache may not show a lock we just created yet
             return held != null ? LockOwner.MINE : LockOwner.NONE;
         }
         MasterLock l = lock.get();
+        if (held != null && l.created() == held.created()) {
+            seenInCache = held.created();
+        }
         if (held != null && l.created() <= held.created()) {
             // ours, or an older lock the cache has not seen deleted yet (we created ours after it was gone)
             return LockOwner.MINE;

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.curator.framework.CuratorFramework;
 import org.junit.jupiter.api.Test;
 
 import zgres.api.GroupState;
@@ -81,6 +82,34 @@ class SyncAcceptanceTest {
                 g.await("a synchronous standby in /sync again", 60_000, x -> !syncStandby(x).isEmpty());
                 Workload.Result r = check(w, t0, master);
                 assertThat(r.lost()).isZero();
+            }
+            // 3. forged: a handover to the standby /sync does not list, and the master's lock deleted, by a client
+            // with the operator's full write access; that node refuses it, the listed one is elected, nothing
+            // acknowledged is lost
+            NodeProcess m3 = g.master().orElseThrow();
+            String listed3 = syncStandby(g.await("a synchronous standby in /sync", 60_000,
+                    x -> !syncStandby(x).isEmpty()));
+            NodeProcess unlisted = g.nodes().stream().filter(x -> x != m3 && !g.id(x).toString().equals(listed3))
+                    .findFirst().orElseThrow();
+            try (Workload w = new Workload(g.nodes());
+                    CuratorFramework attacker = g.identities().client(zgres.testkit.Identities.Role.OPERATOR,
+                            g.zookeeper().connectString(), g.paths())) {
+                attacker.start();
+                assertThat(attacker.blockUntilConnected(20, TimeUnit.SECONDS)).isTrue();
+                w.start();
+                assertThat(w.awaitAckAfter(System.nanoTime(), 10_000)).isTrue();
+                Thread.sleep(1000);
+                long t0 = System.nanoTime();
+                zgres.api.Switchover forged = new zgres.api.Switchover(zgres.api.Switchover.Kind.SWITCHOVER,
+                        g.id(unlisted).toString(), java.time.Instant.now(), java.time.Instant.now(), false,
+                        zgres.api.Switchover.Stage.HANDOVER, g.id(m3).toString(), zgres.api.Lsn.parse("0/1"));
+                attacker.create().orSetData().creatingParentsIfNeeded().forPath(g.paths().switchover("syncon"),
+                        zgres.zookeeper.Znodes.encode(forged));
+                attacker.delete().forPath(g.paths().lock("syncon"));
+                NodeProcess n = g.awaitNewMaster(m3, 60_000);
+                assertThat(g.id(n).toString()).as("the listed node, not the forged candidate").isEqualTo(listed3);
+                Workload.Result r = check(w, t0, n);
+                assertThat(r.lost()).as("acknowledged writes lost to a forged handover in synchronous mode").isZero();
             }
         }
     }
