@@ -86,6 +86,26 @@ final class ActionRunner {
         this.loop = loop;
     }
 
+    /** How long a refused request stays in this node's /state metadata ({@code refused_request}). */
+    static final long REFUSED_REQUEST_SHOWN_MS = 10 * 60 * 1000;
+    private volatile String refusedRequest = "";
+    private volatile long refusedAt;
+
+    /**
+     * @return the last switchover or manual failover request this node refused to carry out, with when and why,
+     *         for {@value #REFUSED_REQUEST_SHOWN_MS} ms (published as the metadata {@code refused_request}: {@code
+     *         zgres:switchovers} lists it), or ""
+     */
+    String refusedRequest() {
+        return System.nanoTime() - refusedAt < java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+                REFUSED_REQUEST_SHOWN_MS) ? refusedRequest : "";
+    }
+
+    private void requestRefused(String reason) {
+        refusedRequest = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + " " + reason;
+        refusedAt = System.nanoTime();
+    }
+
     /** @return the reason this node refuses to run, or "" (published in /state) */
     String refusal() {
         return refusal;
@@ -132,9 +152,11 @@ final class ActionRunner {
                     false);
             case CANCEL_SWITCHOVER -> {
                 LOG.error("[{}] {}: the request is dropped", name, d.reason());
+                requestRefused(d.reason());
                 switchovers.delete();
             }
             case ABANDON_REQUEST -> {
+                requestRefused(d.reason());
                 switchovers.delete();
                 lease.release(d.reason());
             }

@@ -323,7 +323,13 @@ public final class Deadman implements Closeable {
         } else {
             plugged = new PluginInvoker.Result(List.of(), plugged.metadata());
         }
-        NodeState ns = StateView.state(o, facts, plugged.problems(), plugged.metadata(), plugins.get(),
+        Map<String, Object> metadata = plugged.metadata();
+        String refused = runner.refusedRequest();
+        if (!refused.isEmpty()) {
+            metadata = new java.util.LinkedHashMap<>(metadata);
+            metadata.put("refused_request", refused);
+        }
+        NodeState ns = StateView.state(o, facts, plugged.problems(), metadata, plugins.get(),
                 live.policy().promotion());
         publisher.publish(ns, StateView.conn(ns, settings.dbname()), live.stateIntervalMs(),
                 o.lock() == LockOwner.NONE);

@@ -167,7 +167,23 @@ public class ZgresCommands {
                 n++;
             }
         }
-        return n == 0 ? "no pending switchover" : t.toString();
+        // requests a node refused to carry out (published in its /state for ten minutes)
+        Table refused = new Table("Refused requests", "Group", "Node", "When and why");
+        int r = 0;
+        for (GroupState g : snapshot().groups().values()) {
+            for (zgres.api.NodeState st : g.states().values()) {
+                Object why = st.metadata().get("refused_request");
+                if (why != null) {
+                    // read from ZooKeeper: no control character reaches the terminal
+                    String text = String.valueOf(why).replaceAll("\\p{Cntrl}", "?");
+                    refused.row(g.name(), st.id().address(), text.length() > 300 ? text.substring(0, 300) + "..."
+                            : text);
+                    r++;
+                }
+            }
+        }
+        String pending = n == 0 ? "no pending switchover" : t.toString();
+        return r == 0 ? pending : pending + "\n" + refused;
     }
 
     @Descriptor("Cancel a pending or scheduled switchover or manual failover")

@@ -249,6 +249,9 @@ class ForgedStateAcceptanceTest {
             assertThat(g.lockChanges()).as("the lagging node never held the lock")
                     .noneMatch(c -> c.holder().equals(lagging.host() + ":" + lagging.port()));
             awaitLog(lagging, "refused here", 5000);
+            Group.CtlResult ls = g.ctl("switchovers");
+            assertThat(ls.out()).as("zgres:switchovers lists the refusal").contains("Refused requests")
+                    .contains(lagging.host() + ":" + lagging.port()).contains("refused here");
             noDataDirectoryTouched();
             System.out.printf("{\"episode\":\"%s\",\"lost_acked_writes\":%d}%n", episode, r.lost());
         } finally {
