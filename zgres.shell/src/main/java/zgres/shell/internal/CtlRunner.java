@@ -40,7 +40,7 @@ public class CtlRunner {
             args.add(a == null ? "" : a);
         }
         watchdog(command, Integer.parseInt(System.getProperty("zgres.ctl.timeout", "30")));
-        Thread t = new Thread(() -> System.exit(run(processor, command, args)), "zgres-ctl");
+        Thread t = new Thread(() -> exit(context, run(processor, command, args)), "zgres-ctl");
         t.setDaemon(false);
         t.start();
     }
@@ -69,6 +69,24 @@ public class CtlRunner {
             err.println("zgres: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             err.flush();
             return 1;
+        }
+    }
+
+    /**
+     * Stops the framework, then ends the JVM with {@code code} and nothing else: System.exit would race the
+     * launcher, which exits with its own code (117, "framework stopped") when the shutdown hook stops the framework.
+     */
+    static void exit(BundleContext context, int code) {
+        try {
+            org.osgi.framework.launch.Framework fw = (org.osgi.framework.launch.Framework) context.getBundle(0);
+            fw.stop();
+            fw.waitForStop(10_000);
+        } catch (Exception | LinkageError e) {
+            // stopping is a courtesy (the ZooKeeper session closes at once); the exit code is what matters
+        } finally {
+            System.out.flush();
+            System.err.flush();
+            Runtime.getRuntime().halt(code);
         }
     }
 
