@@ -263,7 +263,16 @@ public class DeadmanComponent implements ConfigScope {
             d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), cache, pg,
                     () -> bundles(bc), () -> vetoes, () -> metadata);
             scopes = Set.of(s.id().group(), s.id().toString());
-            zk.tickTimeMs(); // learned once per runtime, before the first lease (a probe session: milliseconds)
+            // the runtime learns the tick in the background at start (milliseconds): give it a moment before the
+            // first lease; until it is known the margin is the classic max(100 ms, T/10)
+            for (int i = 0; i < 40 && zk.tickTimeMs() == 0; i++) {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
             d.tickSource(zk::tickTimeMs);
             d.start();
             deadman = d;

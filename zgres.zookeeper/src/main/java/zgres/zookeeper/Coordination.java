@@ -40,9 +40,10 @@ public interface Coordination {
      * The ensemble's tick time, which the lease argument depends on (followers report sessions to the leader every
      * tick/2), as far as a probe session can tell: ZooKeeper grants no session shorter than its minimum session
      * timeout (2 ticks unless configured otherwise), so a probe asking for a short one learns it. When the probe is
-     * granted what it asked for, the tick is at most half of that: that bound is returned.
+     * granted what it asked for, the tick is at most half of that: that bound is returned. Never blocks: the probe
+     * runs in the background from the start and retries until it learns the tick.
      *
-     * @return the tick time or an upper bound of it in milliseconds, 0 when it could not be learned
+     * @return the tick time or an upper bound of it in milliseconds, 0 while it is not known
      */
     default int tickTimeMs() {
         return 0;

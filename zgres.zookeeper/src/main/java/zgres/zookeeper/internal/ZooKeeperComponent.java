@@ -167,12 +167,16 @@ public class ZooKeeperComponent implements Coordination {
         }
         client = newClient("shared", config.session__timeout__ms());
         client.start();
+        tickProbe = new Thread(this::learnTick, "zgres-zk-tick-probe");
+        tickProbe.setDaemon(true);
+        tickProbe.start();
         LOG.info("ZooKeeper {} (root {}){}: {}", connectString, paths.root(), embedded != null ? ", embedded" : "",
                 security.describe());
     }
 
     @Deactivate
     void deactivate() {
+        tickProbe.interrupt();
         client.close();
         if (embedded != null) {
             embedded.close();
@@ -201,24 +205,38 @@ public class ZooKeeperComponent implements Coordination {
 
     /** the probe's request: short enough to learn a tick of 200 ms or more, long enough to connect on a LAN */
     static final int PROBE_SESSION_MS = 400;
-    private final java.util.concurrent.atomic.AtomicInteger tick = new java.util.concurrent.atomic.AtomicInteger(-1);
+    private final java.util.concurrent.atomic.AtomicInteger tick = new java.util.concurrent.atomic.AtomicInteger();
+    private Thread tickProbe;
 
+    /** Never blocks: 0 until the background probe has learned the tick (it retries every 10 s until it does). */
     @Override
     public int tickTimeMs() {
-        int t = tick.get();
-        if (t >= 0) {
-            return t;
-        }
-        synchronized (tick) {
-            if (tick.get() < 0) {
-                tick.set(probeTick());
+        return tick.get();
+    }
+
+    private void learnTick() {
+        boolean warned = false;
+        while (!Thread.currentThread().isInterrupted()) {
+            int t = probeTick();
+            if (t > 0) {
+                tick.set(t);
+                return;
             }
-            return tick.get();
+            if (!warned) {
+                LOG.warn("could not learn ZooKeeper's tick time yet (a probe session did not connect): until it is "
+                        + "known the lease margin is max(100 ms, T/10) and is not checked against it; retrying");
+                warned = true;
+            }
+            try {
+                Thread.sleep(10_000);
+            } catch (InterruptedException e) {
+                return;
+            }
         }
     }
 
     private int probeTick() {
-        for (int attempt = 0; attempt < 3; attempt++) {
+        for (int attempt = 0; attempt < 3 && !Thread.currentThread().isInterrupted(); attempt++) {
             int asked = attempt < 2 ? PROBE_SESSION_MS : 10 * PROBE_SESSION_MS;
             try (CuratorFramework probe = newClient("tick-probe", asked)) {
                 probe.start();
@@ -230,17 +248,12 @@ public class ZooKeeperComponent implements Coordination {
                 LOG.info("ZooKeeper tick time: {} {} ms (a session asking for {} ms was granted {} ms)",
                         granted > asked ? "about" : "at most", t, asked, granted);
                 return t;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } catch (Exception e) {
                 LOG.debug("tick probe failed: {}", e.toString());
-            } finally {
-                if (Thread.interrupted()) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
             }
         }
-        LOG.warn("could not learn ZooKeeper's tick time (a probe session did not connect): the lease margin is not "
-                + "checked against it");
         return 0;
     }
 
