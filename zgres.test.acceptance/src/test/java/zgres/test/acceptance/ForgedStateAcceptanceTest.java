@@ -390,13 +390,16 @@ class ForgedStateAcceptanceTest {
         faultAt = System.nanoTime();
         String junk = g.paths().root() + "/junk";
         byte[] kb = "x".repeat(1024).getBytes(StandardCharsets.UTF_8);
+        // half in a directory of its own, half as /state znodes of another group (which the snapshot reads)
         for (int i = 0; i < 10_000; i += 500) {
             List<org.apache.curator.framework.api.transaction.CuratorOp> ops = new java.util.ArrayList<>();
             if (i == 0) {
                 ops.add(attacker.transactionOp().create().forPath(junk));
             }
             for (int j = i; j < i + 500; j++) {
-                ops.add(attacker.transactionOp().create().forPath(junk + "/j-" + j, kb));
+                ops.add(j % 2 == 0 ? attacker.transactionOp().create().forPath(junk + "/j-" + j, kb)
+                        : attacker.transactionOp().create().forPath(g.paths().stateDir() + "/junk_10.0." + (j / 250)
+                                + "." + (j % 250) + ":5432", kb));
             }
             attacker.transaction().forOperations(ops);
         }
@@ -408,6 +411,11 @@ class ForgedStateAcceptanceTest {
         }
         finish(m);
         attacker.delete().deletingChildrenIfNeeded().forPath(junk);
+        for (String c : attacker.getChildren().forPath(g.paths().stateDir())) {
+            if (c.startsWith("junk_")) {
+                attacker.delete().forPath(g.paths().stateDir() + "/" + c);
+            }
+        }
     }
 
     /** The attacker writes a handover naming {@code candidate} and deletes the master's lock. */

@@ -39,7 +39,11 @@ public final class SnapshotBuilder {
 
     private final zgres.zookeeper.ZkPaths paths;
     private final String name;
+    /** what was logged: each malformed znode once per version, each lock or identity finding once while it holds */
     private final Set<String> reported = ConcurrentHashMap.newKeySet();
+    private final Map<String, Long> reportedVersions = new ConcurrentHashMap<>();
+    /** a flood of bad znodes gets this many lines per snapshot, then one line with the count */
+    static final int MAX_WARNINGS_PER_SNAPSHOT = 10;
 
     public SnapshotBuilder(zgres.zookeeper.ZkPaths paths, String name) {
         this.paths = paths;
@@ -138,6 +142,9 @@ public final class SnapshotBuilder {
     public ClusterSnapshot build(List<ChildData> nodes, long seq) {
         Map<String, GroupBuilder> groups = new TreeMap<>();
         List<String> problems = new ArrayList<>();
+        Set<String> malformed = new HashSet<>();
+        Set<String> resolvedNow = new HashSet<>();
+        int newlyMalformed = 0;
         for (ChildData d : nodes) {
             String rel = paths.relative(d.getPath());
             if (rel == null || rel.isEmpty()) {
@@ -160,8 +167,12 @@ public final class SnapshotBuilder {
                 String problem = d.getPath() + ": " + e.getMessage();
                 problems.add(problem);
                 long version = d.getStat() == null ? -1 : d.getStat().getMzxid();
-                if (reported.add(d.getPath() + "@" + version)) {
-                    LOG.warn("[{}] ignoring malformed znode {}", name, problem);
+                malformed.add(d.getPath());
+                Long before = reportedVersions.put(d.getPath(), version);
+                if (before == null || before != version) {
+                    if (++newlyMalformed <= MAX_WARNINGS_PER_SNAPSHOT) {
+                        LOG.warn("[{}] ignoring malformed znode {}", name, problem);
+                    }
                 }
             }
         }
@@ -170,11 +181,19 @@ public final class SnapshotBuilder {
             built.put(k, v.build());
             for (String r : v.resolved) {
                 problems.add(r);
+                resolvedNow.add(r);
                 if (reported.add(r)) {
                     LOG.warn("[{}] {}", name, r);
                 }
             }
         });
+        if (newlyMalformed > MAX_WARNINGS_PER_SNAPSHOT) {
+            LOG.warn("[{}] ... and {} more malformed znodes ignored (zgres:list shows every problem)", name,
+                    newlyMalformed - MAX_WARNINGS_PER_SNAPSHOT);
+        }
+        // remember only what is still there: memory stays bounded by the tree, whatever churns in it
+        reportedVersions.keySet().retainAll(malformed);
+        reported.retainAll(resolvedNow);
         return new ClusterSnapshot(seq, Instant.now(), new TreeMap<>(built), problems);
     }
 
