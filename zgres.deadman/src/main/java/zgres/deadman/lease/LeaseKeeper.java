@@ -94,12 +94,15 @@ public final class LeaseKeeper implements Closeable {
     private final NodeId me;
     private final String name;
     private final int configuredSessionTimeoutMs;
-    private final int leaseMarginMs;
     private final DeadMansSwitch deadMansSwitch;
     private final Runnable onChange;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final AtomicReference<Lease> lease = new AtomicReference<>();
     private final Thread renewals;
+    private final LeasePremise premise;
+    private volatile String reportedPremise = "";
+    /** the creating transaction of our lock once the cache has shown it (its absence then means it was deleted) */
+    private volatile long seenInCache;
     private final ConnectionStateListener lostListener = (c, s) -> {
         if (s == ConnectionState.LOST) {
             lost("ZooKeeper session lost");
@@ -107,7 +110,7 @@ public final class LeaseKeeper implements Closeable {
     };
 
     /**
-     * @param leaseMarginMs subtracted from the lease (0: max(100, T/10))
+     * @param leaseMarginMs subtracted from the lease (0: automatic, see {@link LeasePremise})
      * @param onChange called when the lock is lost (the loop wakes up)
      */
     public LeaseKeeper(CuratorFramework client, ZkPaths paths, NodeId me, int configuredSessionTimeoutMs,
@@ -117,7 +120,7 @@ public final class LeaseKeeper implements Closeable {
         this.me = me;
         this.name = me.toString();
         this.configuredSessionTimeoutMs = configuredSessionTimeoutMs;
-        this.leaseMarginMs = leaseMarginMs;
+        this.premise = new LeasePremise(leaseMarginMs);
         this.deadMansSwitch = deadMansSwitch;
         this.onChange = onChange;
         this.renewals = new Thread(this::renewLoop, "zgres-lease-" + name);
@@ -168,57 +171,25 @@ public final class LeaseKeeper implements Closeable {
         }
     }
 
-    /** What the supervisor's polling adds to the time PostgreSQL may outlive its lease (it polls every 50 ms). */
-    static final long SUPERVISOR_POLL_MS = 50;
-
-    private volatile java.util.function.IntSupplier tickMs = () -> 0;
-    private volatile String reportedPremise = "";
-    /** the creating transaction of our lock once the cache has shown it (its absence then means it was deleted) */
-    private volatile long seenInCache;
-
     /** Where the ensemble's tick time comes from ({@link zgres.zookeeper.Coordination#tickTimeMs}; 0: unknown). */
     public void tickSource(java.util.function.IntSupplier source) {
-        this.tickMs = source;
+        premise.tickSource(source);
     }
 
     /** @return the margin: the configured one, or max(100 ms, T/10, tick/2 + the supervisor's polling) */
     long marginMs() {
-        if (leaseMarginMs > 0) {
-            return leaseMarginMs;
-        }
-        long t = sessionTimeoutMs();
-        return Math.max(Math.max(100, t / 10), tickMs.getAsInt() / 2 + SUPERVISOR_POLL_MS);
+        return premise.marginMs(sessionTimeoutMs());
     }
 
-    /**
-     * The lease argument's premises, checked rather than assumed: the margin must cover the ensemble's tick/2 (the
-     * leader may hear of our session that much late) plus the supervisor's polling, and the lease must outlast a
-     * renewal interval.
-     *
-     * @return why this node must not act as master, with the numbers, when a premise does not hold
-     */
+    /** @return why this node must not act as master, with the numbers, when a premise does not hold */
     public Optional<String> premiseProblem() {
-        long t = sessionTimeoutMs();
-        int tick = tickMs.getAsInt();
-        long margin = marginMs();
-        String problem = "";
-        if (tick > 0 && margin < tick / 2 + SUPERVISOR_POLL_MS) {
-            problem = "lease margin " + margin + " ms does not cover tick/2 (" + tick / 2 + " ms, ZooKeeper's tick "
-                    + tick + " ms) + " + SUPERVISOR_POLL_MS + " ms of supervisor polling: not acting as master (raise "
-                    + "lease_margin_ms to " + (tick / 2 + SUPERVISOR_POLL_MS) + " or more, or lower the ensemble's "
-                    + "tickTime)";
-        } else if (t * 2 / 3 - margin < t / 6 + SUPERVISOR_POLL_MS) {
-            problem = "a lease of " + (t * 2 / 3 - margin) + " ms (2T/3 - margin, T = " + t + " ms, margin " + margin
-                    + " ms) does not outlast a renewal interval (T/6 = " + t / 6 + " ms): not acting as master (raise "
-                    + "session_timeout_ms or lower the margin)";
+        Optional<String> p = premise.problem(sessionTimeoutMs());
+        String now = p.orElse("");
+        if (!now.equals(reportedPremise)) {
+            reportedPremise = now;
+            p.ifPresent(x -> LOG.error("[{}] {}", name, x));
         }
-        if (!problem.equals(reportedPremise)) {
-            reportedPremise = problem;
-            if (!problem.isEmpty()) {
-                LOG.error("[{}] {}", name, problem);
-            }
-        }
-        return problem.isEmpty() ? Optional.empty() : Optional.of(problem);
+        return p;
     }
 
     /** Lease length after a successful renewal sent at t: 2T/3 - margin (see the class comment). */

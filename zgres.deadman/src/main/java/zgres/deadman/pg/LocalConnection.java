@@ -35,7 +35,14 @@ public final class LocalConnection implements Closeable {
     private Connection connection;
 
     public LocalConnection(String host, int port, String dbname, String user, String password) {
-        this.url = "jdbc:postgresql://" + host + ":" + port + "/" + dbname;
+        this(host, port, dbname, user, password, java.util.Map.of());
+    }
+
+    /** @param extra pgjdbc properties added to (or replacing) the usual ones (timeouts, application name) */
+    public LocalConnection(String host, int port, String dbname, String user, String password,
+            java.util.Map<String, String> extra) {
+        this.url = "jdbc:postgresql://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port + "/"
+                + dbname;
         this.props = new Properties();
         props.setProperty("user", user);
         if (!password.isEmpty()) {
@@ -47,6 +54,7 @@ public final class LocalConnection implements Closeable {
         props.setProperty("tcpKeepAlive", "true");
         props.setProperty("ApplicationName", "zgres-deadman");
         props.setProperty("assumeMinServerVersion", "15");
+        extra.forEach(props::setProperty);
     }
 
     /** @return a new connection (the caller closes it) */

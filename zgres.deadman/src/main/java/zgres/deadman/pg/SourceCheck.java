@@ -6,7 +6,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashSet;
-import java.util.Properties;
 import java.util.Set;
 
 import zgres.api.ConnInfo;
@@ -38,11 +37,12 @@ public final class SourceCheck {
      * @throws IOException when the source cannot be asked
      */
     public static void forClone(ConnInfo source, String user, String password, String dbId) throws IOException {
-        Properties p = props(user, password);
-        p.setProperty("replication", "true");
-        p.setProperty("preferQueryMode", "simple");
+        // a physical replication connection, as pg_basebackup makes it (simple protocol for IDENTIFY_SYSTEM)
+        LocalConnection replication = new LocalConnection(source.host(), source.port(), "replication", user, password,
+                java.util.Map.of("replication", "true", "preferQueryMode", "simple", "connectTimeout", "5",
+                        "loginTimeout", "10", "socketTimeout", "60"));
         String systemId;
-        try (Connection c = connect(source, "replication", p); Statement st = c.createStatement();
+        try (Connection c = replication.open(); Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
             rs.next();
             systemId = rs.getString("systemid");
@@ -71,8 +71,9 @@ public final class SourceCheck {
         String systemId;
         int timeline;
         String history = "";
-        try (Connection c = connect(source, source.dbname(), props(user, password));
-                Statement st = c.createStatement()) {
+        LocalConnection superuser = new LocalConnection(source.host(), source.port(), source.dbname(), user,
+                password, java.util.Map.of("connectTimeout", "5", "loginTimeout", "10", "socketTimeout", "60"));
+        try (Connection c = superuser.open(); Statement st = c.createStatement()) {
             st.setQueryTimeout(30);
             try (ResultSet rs = st.executeQuery("SELECT (SELECT system_identifier::text FROM pg_control_system()), "
                     + "(SELECT timeline_id FROM pg_control_checkpoint())")) {
@@ -128,29 +129,5 @@ public final class SourceCheck {
             throw new Refused("refusing to " + what + " from " + source.address() + ": its system identifier "
                     + systemId + " differs from the group's db-id " + dbId + " (another cluster's server)");
         }
-    }
-
-    private static Properties props(String user, String password) {
-        Properties p = new Properties();
-        p.setProperty("user", user);
-        if (!password.isEmpty()) {
-            p.setProperty("password", password);
-        }
-        p.setProperty("connectTimeout", "5");
-        p.setProperty("loginTimeout", "10");
-        p.setProperty("socketTimeout", "60");
-        p.setProperty("ApplicationName", "zgres-deadman");
-        p.setProperty("assumeMinServerVersion", "15");
-        return p;
-    }
-
-    private static Connection connect(ConnInfo to, String dbname, Properties p) throws SQLException {
-        String url = "jdbc:postgresql://" + (to.host().indexOf(':') >= 0 ? "[" + to.host() + "]" : to.host()) + ":"
-                + to.port() + "/" + dbname;
-        Connection c = new org.postgresql.Driver().connect(url, p);
-        if (c == null) {
-            throw new SQLException("pgjdbc rejected " + url);
-        }
-        return c;
     }
 }

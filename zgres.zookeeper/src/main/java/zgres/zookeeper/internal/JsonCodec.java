@@ -253,8 +253,12 @@ public final class JsonCodec {
         }
         Instant requested = instant(o, "requested_at");
         Instant scheduled = o.has("scheduled_at") ? instant(o, "scheduled_at") : requested;
+        String from = text(o, "from", false);
+        if (!from.isEmpty()) {
+            NodeId.parse(from); // it reaches logs, decisions and /history: a node id or nothing
+        }
         return new Switchover(kind, candidate, requested, scheduled, o.path("allow_data_loss").asBoolean(false),
-                stage, text(o, "from", false), lsn(o, "final_lsn"));
+                stage, from, lsn(o, "final_lsn"));
     }
 
     // ---------------------------------------------------------------- /history, /pause
