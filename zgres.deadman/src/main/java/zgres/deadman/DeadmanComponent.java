@@ -30,7 +30,7 @@ import zgres.api.deadman.HealthVeto;
 import zgres.api.deadman.MetadataProvider;
 import zgres.deadman.pg.PgNode;
 import zgres.deadman.pg.PgTools;
-import zgres.zookeeper.ClusterCache;
+import zgres.zookeeper.ClusterReader;
 import zgres.zookeeper.Coordination;
 
 /**
@@ -167,14 +167,13 @@ public class DeadmanComponent implements ConfigScope {
     Coordination zk;
 
     @Reference
-    ClusterCache cache;
-
-    @Reference
     ConfigValidator validator;
 
     private volatile Map<String, Object> local = Map.of();
     private volatile Map<String, Object> cluster = Map.of();
     private volatile Deadman deadman;
+    /** the deadman's view of the tree: its own group only */
+    private volatile ClusterReader reader;
     private volatile Set<String> scopes = Set.of();
     private volatile String lastRejected = "";
     private volatile boolean active;
@@ -260,7 +259,10 @@ public class DeadmanComponent implements ConfigScope {
                 throw new IllegalStateException("[" + s.id() + "] cannot prepare " + s.dataDir() + ": " + e.getMessage(),
                         e);
             }
-            d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), cache, pg,
+            ClusterReader r = new ClusterReader(zk.client(), zk.paths(), s.id().toString(), Set.of(s.id().group()));
+            r.start();
+            reader = r;
+            d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), r, pg,
                     () -> bundles(bc), () -> vetoes, () -> metadata);
             scopes = Set.of(s.id().group(), s.id().toString());
             // the runtime learns the tick in the background at start (milliseconds): give it a moment before the
@@ -337,6 +339,10 @@ public class DeadmanComponent implements ConfigScope {
         Deadman d = deadman;
         if (d != null) {
             d.close();
+        }
+        ClusterReader r = reader;
+        if (r != null) {
+            r.close(); // after the deadman: a master stopping hands over from what it sees
         }
     }
 

@@ -8,8 +8,8 @@ import org.osgi.annotation.versioning.ProviderType;
 import zgres.api.ClusterSnapshot;
 
 /**
- * The runtime's one view of the zgres tree, shared by every deadman, the sync daemon and the shell: immutable
- * snapshots, a new one per change. (One cache per runtime, on the shared client, instead of one per consumer.)
+ * The runtime's view of every group of the zgres tree, shared by the sync daemon and the shell: immutable snapshots, a
+ * new one per change. (A deadman reads only the group it serves: its own {@link ClusterReader} made for that group.)
  */
 @ProviderType
 public interface ClusterCache {

@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -13,16 +15,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.ChildData;
+import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.recipes.cache.CuratorCacheStorage;
 import org.apache.curator.framework.state.ConnectionStateListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import zgres.api.ClusterSnapshot;
+import zgres.zookeeper.internal.GroupSelection;
 import zgres.zookeeper.internal.SnapshotBuilder;
 
 /**
@@ -38,6 +43,11 @@ import zgres.zookeeper.internal.SnapshotBuilder;
  * its copy silently. So the reader also compares every cached znode's creating and modifying transaction ids with
  * those of the last snapshot: after each reconnection and every {@value #CHECK_MS} ms. A missed change is therefore
  * seen at most that long after the cache has it.
+ *
+ * <p>
+ * A reader made for some groups (a deadman's: the group it serves) keeps only their znodes: the others are read as
+ * they pass (a {@link CuratorCache} watches the whole directory) and dropped at once, so neither other groups nor junk
+ * written under the root grow its memory, and their changes make no snapshot.
  */
 public final class ClusterReader implements ClusterCache, Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterReader.class);
@@ -47,6 +57,7 @@ public final class ClusterReader implements ClusterCache, Closeable {
     }
 
     private final String name;
+    private final GroupSelection selection;
     private final List<CuratorCache> caches = new ArrayList<>();
     private final SnapshotBuilder builder;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
@@ -65,12 +76,19 @@ public final class ClusterReader implements ClusterCache, Closeable {
 
     static final long CHECK_MS = 500;
 
+    /** A reader of every group (the shell, the sync daemon). */
     public ClusterReader(CuratorFramework client, ZkPaths paths, String name) {
+        this(client, paths, name, Set.of());
+    }
+
+    /** A reader of the given groups only ({@code groups} empty: every group). */
+    public ClusterReader(CuratorFramework client, ZkPaths paths, String name, Set<String> groups) {
         this.name = name;
         this.client = client;
+        this.selection = new GroupSelection(paths, groups);
         this.builder = new SnapshotBuilder(paths, name);
         for (String dir : paths.snapshotDirs()) {
-            caches.add(CuratorCache.build(client, dir));
+            caches.add(CuratorCache.builder(client, dir).withStorage(new SelectedStorage(selection)).build());
         }
         this.unread = new AtomicInteger(caches.size());
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -106,7 +124,8 @@ public final class ClusterReader implements ClusterCache, Closeable {
         for (CuratorCache c : caches) {
             c.listenable().addListener(CuratorCacheListener.builder()
                     .forAll((type, oldData, data) -> {
-                        if (unread.get() == 0) {
+                        ChildData d = data != null ? data : oldData;
+                        if (unread.get() == 0 && d != null && selection.test(d.getPath())) {
                             rebuild();
                         }
                     })
@@ -190,6 +209,54 @@ public final class ClusterReader implements ClusterCache, Closeable {
             }
         }
         return s;
+    }
+
+    /** @return how many znodes the reader holds (tests: what it keeps) */
+    public int cachedZnodes() {
+        return caches.stream().mapToInt(c -> c.size()).sum();
+    }
+
+    /**
+     * Curator's standard storage keeping only the selected znodes. A znode passed over is reported as new every time
+     * it changes (nothing of it was kept to compare): the reader's listener ignores those events.
+     */
+    private static final class SelectedStorage implements CuratorCacheStorage {
+        private final CuratorCacheStorage kept = CuratorCacheStorage.standard();
+        private final GroupSelection selection;
+
+        SelectedStorage(GroupSelection selection) {
+            this.selection = selection;
+        }
+
+        @Override
+        public Optional<ChildData> put(ChildData data) {
+            return selection.test(data.getPath()) ? kept.put(data) : Optional.empty();
+        }
+
+        @Override
+        public Optional<ChildData> remove(String path) {
+            return kept.remove(path);
+        }
+
+        @Override
+        public void clear() {
+            kept.clear();
+        }
+
+        @Override
+        public Optional<ChildData> get(String path) {
+            return kept.get(path);
+        }
+
+        @Override
+        public int size() {
+            return kept.size();
+        }
+
+        @Override
+        public Stream<ChildData> stream() {
+            return kept.stream();
+        }
     }
 
     @Override

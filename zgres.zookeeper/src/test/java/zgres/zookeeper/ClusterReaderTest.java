@@ -114,4 +114,56 @@ class ClusterReaderTest {
             }
         }
     }
+
+    /** A deadman's reader keeps its own group: other groups and junk under the root neither fill it nor wake it. */
+    @Test
+    void aReaderOfOneGroupKeepsOnlyThatGroup() throws Exception {
+        try (TestingServer zk = new TestingServer(true);
+                CuratorFramework c = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryOneTime(100))) {
+            c.start();
+            ZkPaths p = new ZkPaths("/zgres");
+            NodeId mine = NodeId.parse("db_10.0.0.1:5432");
+            c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.state(mine),
+                    Znodes.encode(new NodeState(mine, Role.MASTER, NodePhase.RUNNING, "", List.of(), 1, Lsn.of(10),
+                            Lsn.of(10), Lsn.of(10), 0, "7", Tags.NONE, false, Map.of(), Map.of(), Instant.now())));
+            c.create().creatingParentsIfNeeded().forPath(p.dbId("db"), "7".getBytes());
+            // a group whose name starts like ours, another group, and junk of every shape
+            for (String g : List.of("db-2", "other")) {
+                NodeId n = NodeId.parse(g + "_10.0.0.2:5432");
+                c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(p.state(n),
+                        Znodes.encode(new NodeState(n, Role.MASTER, NodePhase.RUNNING, "", List.of(), 1, Lsn.of(10),
+                                Lsn.of(10), Lsn.of(10), 0, "8", Tags.NONE, false, Map.of(), Map.of(), Instant.now())));
+                c.create().creatingParentsIfNeeded().forPath(p.dbId(g), "8".getBytes());
+                c.create().creatingParentsIfNeeded().forPath(p.sync(g), "{}".getBytes());
+            }
+            for (int i = 0; i < 200; i++) {
+                c.create().creatingParentsIfNeeded().forPath(p.stateDir() + "/junk" + i, new byte[1000]);
+                c.create().creatingParentsIfNeeded().forPath(p.lockDir() + "/j" + i + "/deeper", new byte[1000]);
+            }
+            try (ClusterReader all = new ClusterReader(c, p, "all");
+                    ClusterReader one = new ClusterReader(c, p, "one", java.util.Set.of("db"))) {
+                all.start();
+                one.start();
+                assertThat(all.awaitInitialized(10, TimeUnit.SECONDS)).isTrue();
+                assertThat(one.awaitInitialized(10, TimeUnit.SECONDS)).isTrue();
+                assertThat(one.snapshot().groups()).containsOnlyKeys("db");
+                assertThat(one.snapshot().group("db").orElseThrow().dbId()).isEqualTo("7");
+                assertThat(one.snapshot().problems()).as("junk of no group is not even looked at").isEmpty();
+                assertThat(all.snapshot().groups()).containsKeys("db", "db-2", "other");
+                // the 4 directories that exist (state, static, sync, lock), our /state and our db-id
+                assertThat(one.cachedZnodes()).isEqualTo(6);
+                assertThat(all.cachedZnodes()).as("the all-groups reader keeps junk children (it reports them)")
+                        .isGreaterThan(200);
+                long before = one.snapshot().sequence();
+                for (int i = 0; i < 50; i++) {
+                    c.setData().forPath(p.sync("other"), ("{\"v\":" + i + "}").getBytes());
+                }
+                c.setData().forPath(p.dbId("db"), "9".getBytes());
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(
+                        () -> assertThat(one.snapshot().group("db").orElseThrow().dbId()).isEqualTo("9"));
+                assertThat(one.snapshot().sequence() - before).as("other groups' changes make no snapshot")
+                        .isLessThanOrEqualTo(2);
+            }
+        }
+    }
 }
