@@ -123,7 +123,7 @@ public final class Deadman implements Closeable {
         Promoter promoter = new Promoter(client, paths, me, pg, lease, phases);
         promoter.historyLimit(() -> live.historyLimit());
         Provisioner provisioner = new Provisioner(client, paths, me, pg, lease, actions, promoter, phases);
-        this.switchovers = new SwitchoverCoordinator(client, paths, me, pg, lease, phases);
+        this.switchovers = new SwitchoverCoordinator(client, paths, me, pg, lease, publisher, phases);
         this.sync = new SyncReplication(client, paths, me, pg, lease);
         this.observer = new Observer(me, cache, client, paths, lease, pg, sync, switchovers);
         this.runner = new ActionRunner(me, pg, lease, publisher, actions, promoter, provisioner, switchovers, sync,

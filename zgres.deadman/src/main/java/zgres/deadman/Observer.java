@@ -67,6 +67,9 @@ final class Observer {
     static final long FOREIGN_LOCK_GRACE_MS = 1000;
     private volatile NodeId lastMaster;
     private volatile Lsn lastMasterLsn = Lsn.ZERO;
+    /** the last node seen holding the lock (by its session), until it is seen to have stepped down */
+    private NodeId formerHolder;
+    private long formerSession;
     private long downSince;
     private long notStreamingSince;
     private int lastReceivedTimeline;
@@ -113,6 +116,16 @@ final class Observer {
         } else {
             lockFreeSince = 0;
         }
+        if (lock == LockOwner.MINE) {
+            formerHolder = null;
+        } else if (lock == LockOwner.OTHER) {
+            group.lock().ifPresent(l -> {
+                formerHolder = l.holder();
+                formerSession = l.session();
+            });
+        }
+        Optional<Observation.FormerMaster> former = lock == LockOwner.NONE ? formerMaster(group, live)
+                : Optional.empty();
         group.masterState().ifPresent(s -> {
             if (!s.id().equals(lastMaster)) {
                 lastMaster = s.id();
@@ -150,7 +163,37 @@ final class Observer {
         }
         return new Observation(me, live.tags(), group, lock, connected && cache.initialized(), lease.valid(), local,
                 lastMasterLsn, freeForMs,
-                Instant.now(), withOutcomes, replication, fresh);
+                Instant.now(), withOutcomes, replication, fresh, former);
+    }
+
+    /**
+     * The lock is free but the node that held it last may still be a writable master: someone deleted its lock while
+     * its session lives on, and its lease (up to 2T/3 after its last renewal) runs until its deadman notices and
+     * fences, or its supervisor does. It counts while it still publishes itself as master with the session that held
+     * the lock (checked on the server: a /state re-created by a new session means the old one expired, and with it
+     * the lease). A master giving its lock away voluntarily publishes that it stepped down first (or in the same
+     * transaction), and a dead one's session takes its /state with its lock: neither makes anyone wait.
+     */
+    private Optional<Observation.FormerMaster> formerMaster(GroupState group, DeadmanSettings live) {
+        NodeId former = formerHolder;
+        if (former == null || former.equals(me)) {
+            return Optional.empty();
+        }
+        boolean claims = group.state(former).filter(s -> s.role() == zgres.api.Role.MASTER).isPresent();
+        if (claims) {
+            try {
+                org.apache.zookeeper.data.Stat stat = client.checkExists().forPath(paths.state(former));
+                claims = stat != null && stat.getEphemeralOwner() == formerSession;
+            } catch (Exception e) {
+                // cannot tell: assume it may still serve (the wait is bounded by its lease)
+                LOG.debug("[{}] reading {}: {}", name, paths.state(former), e.toString());
+            }
+        }
+        if (!claims) {
+            formerHolder = null;
+            return Optional.empty();
+        }
+        return Optional.of(new Observation.FormerMaster(former, live.sessionTimeoutMs() * 2 / 3));
     }
 
     /**

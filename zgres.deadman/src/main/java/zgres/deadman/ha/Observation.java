@@ -32,10 +32,27 @@ import zgres.api.Tags;
  * @param replication the master's view of its standbys (pg_stat_replication), when synchronous replication matters
  * @param fresh the peers' states and the request read again from ZooKeeper now (only while holding the lock as a
  *        standby, about to promote: the cache may be a little behind)
+ * @param formerMaster while the lock is free: the node that held it last, when it still publishes itself as master
+ *        with the session that held the lock (its lease may not have run out)
  */
 public record Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected,
         boolean leaseValid, Local local, Lsn lastMasterLsn, long lockFreeForMs, Instant now, Self self,
-        Optional<Replication> replication, Optional<Fresh> fresh) {
+        Optional<Replication> replication, Optional<Fresh> fresh, Optional<FormerMaster> formerMaster) {
+
+    /**
+     * The last holder of a lock that is now free, still claiming to be master with the session that held the lock.
+     *
+     * @param leaseMs the longest lease a master of the group can hold: 2T/3 after its last renewal, which came before
+     *        its lock went
+     */
+    public record FormerMaster(NodeId id, long leaseMs) {}
+
+    public Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected,
+            boolean leaseValid, Local local, Lsn lastMasterLsn, long lockFreeForMs, Instant now, Self self,
+            Optional<Replication> replication, Optional<Fresh> fresh) {
+        this(me, tags, group, lock, connected, leaseValid, local, lastMasterLsn, lockFreeForMs, now, self,
+                replication, fresh, Optional.empty());
+    }
 
     /**
      * The deadman about itself.
@@ -84,6 +101,7 @@ public record Observation(NodeId me, Tags tags, GroupState group, LockOwner lock
         self = self == null ? Self.NONE : self;
         replication = replication == null ? Optional.empty() : replication;
         fresh = fresh == null ? Optional.empty() : fresh;
+        formerMaster = formerMaster == null ? Optional.empty() : formerMaster;
     }
 
     public Observation(NodeId me, Tags tags, GroupState group, LockOwner lock, boolean connected, boolean leaseValid,

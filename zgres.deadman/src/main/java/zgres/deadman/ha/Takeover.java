@@ -94,6 +94,10 @@ final class Takeover {
         Switchover s = sw.get();
         String what = s.handover() ? "switchover from " + s.from() : "manual failover";
         if (s.candidate().equals(o.me().toString())) {
+            Optional<Decision> former = formerMasterServing(o, what + " to this node");
+            if (former.isPresent()) {
+                return former;
+            }
             Optional<String> refused = s.handover() ? handoverRefused(o, s, o.withFreshSelf(o.group()))
                     : Optional.empty();
             if (refused.isPresent()) {
@@ -196,6 +200,10 @@ final class Takeover {
             return Decision.of(Action.WAIT, Situation.ELECTION_NOT_A_CANDIDATE, "lock free; not a candidate: "
                     + r.refusal(o.me()).map(Refusal::toString).orElse("?"));
         }
+        Optional<Decision> former = formerMasterServing(o, "election");
+        if (former.isPresent()) {
+            return former.get();
+        }
         if (o.lockFreeForMs() < policy.electionDelayMs()) {
             return Decision.of(Action.WAIT, Situation.ELECTION_DELAY, "lock free for " + o.lockFreeForMs() + " ms: "
                     + "publishing fresh positions for " + policy.electionDelayMs() + " ms before the election");
@@ -215,6 +223,18 @@ final class Takeover {
         }
         return Decision.of(Action.WAIT, Situation.ELECTION_OTHER_BEST, "lock free; best candidate is "
                 + r.ranked().get(0) + ", we rank " + (myRank + 1));
+    }
+
+    /**
+     * The lock is free but its last holder still says it is master with the session that held it (its lock was
+     * deleted by someone else, or it is frozen): its PostgreSQL may take writes until its deadman fences it or its
+     * lease runs out. Nobody takes over before one of these: no two writable masters, whoever deletes the lock.
+     */
+    private static Optional<Decision> formerMasterServing(Observation o, String what) {
+        return o.formerMaster().filter(f -> o.lockFreeForMs() < f.leaseMs()).map(f -> Decision.of(Action.WAIT,
+                Situation.FORMER_MASTER_SERVING, what + ": lock free but its last holder " + f.id().address()
+                        + " still publishes itself as master with the session that held the lock: waiting for it to "
+                        + "step down, at most its lease (" + f.leaseMs() + " ms after the lock went)"));
     }
 
     private static String excluded(Ranking r) {

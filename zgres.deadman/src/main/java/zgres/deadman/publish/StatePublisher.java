@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.transaction.CuratorOp;
 import org.apache.curator.framework.recipes.nodes.PersistentNode;
 import org.apache.zookeeper.CreateMode;
 import org.slf4j.Logger;
@@ -14,7 +15,9 @@ import org.slf4j.LoggerFactory;
 
 import zgres.api.ConnInfo;
 import zgres.api.NodeId;
+import zgres.api.NodePhase;
 import zgres.api.NodeState;
+import zgres.api.Role;
 import zgres.zookeeper.ZkPaths;
 import zgres.zookeeper.Znodes;
 
@@ -71,6 +74,31 @@ public final class StatePublisher implements Closeable {
             openConn(conn.get());
         } else {
             withdrawConn();
+        }
+    }
+
+    /**
+     * For a master giving its lock away: an operation writing its state as stopping (no longer master), to go in the
+     * same transaction as the lock's deletion, so that the new master does not wait for this one's lease (a free lock
+     * whose last holder still says it is master makes candidates wait; see the Observer).
+     *
+     * @return empty when this node does not publish itself as master
+     */
+    public synchronized Optional<CuratorOp> steppingDown() {
+        NodeState p = published;
+        if (p == null || p.role() != Role.MASTER) {
+            return Optional.empty();
+        }
+        NodeState s = new NodeState(p.id(), Role.STOPPED, NodePhase.STOPPING, p.upstream(), p.problems(), p.timeline(),
+                p.receiveLsn(), p.replayLsn(), p.writeLsn(), p.lagBytes(), p.systemId(), p.tags(), p.paused(),
+                p.plugins(), p.metadata(), java.time.Instant.now(), p.policy());
+        try {
+            CuratorOp op = client.transactionOp().setData().forPath(paths.state(me), Znodes.encode(s));
+            published = s; // the next publish writes what is observed then (it differs)
+            return Optional.of(op);
+        } catch (Exception e) {
+            LOG.debug("[{}] cannot prepare the stepping-down state: {}", name, e.toString());
+            return Optional.empty();
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.transaction.CuratorOp;
 import org.apache.zookeeper.KeeperException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,6 +18,7 @@ import zgres.api.Switchover;
 import zgres.deadman.lease.LeaseKeeper;
 import zgres.deadman.pg.PgNode;
 import zgres.deadman.pg.PgStatus;
+import zgres.deadman.publish.StatePublisher;
 import zgres.zookeeper.ZkPaths;
 import zgres.zookeeper.Znodes;
 
@@ -39,9 +41,11 @@ public final class SwitchoverCoordinator {
     private final PgNode pg;
     private final LeaseKeeper lease;
     private final Consumer<NodePhase> phase;
+    private final StatePublisher publisher;
 
     public SwitchoverCoordinator(CuratorFramework client, ZkPaths paths, NodeId me, PgNode pg, LeaseKeeper lease,
-            Consumer<NodePhase> phase) {
+            StatePublisher publisher, Consumer<NodePhase> phase) {
+        this.publisher = publisher;
         this.client = client;
         this.paths = paths;
         this.me = me;
@@ -113,11 +117,17 @@ public final class SwitchoverCoordinator {
                 to.address(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t1));
     }
 
-    /** Records the final position and deletes the lock in one transaction (one round trip in the outage). */
+    /**
+     * Says this node is no longer master, records the final position and deletes the lock in one transaction (one
+     * round trip in the outage; the candidate sees the old master step down with the lock, so it has no lease to wait
+     * for).
+     */
     private void release(Switchover handover, NodeId to) {
         try {
-            lease.releaseWith("switchover to " + to.address(), client.transactionOp().setData()
-                    .forPath(paths.switchover(me.group()), Znodes.encode(handover)));
+            java.util.List<CuratorOp> ops = new java.util.ArrayList<>();
+            publisher.steppingDown().ifPresent(ops::add);
+            ops.add(client.transactionOp().setData().forPath(paths.switchover(me.group()), Znodes.encode(handover)));
+            lease.releaseWith("switchover to " + to.address(), ops.toArray(CuratorOp[]::new));
         } catch (Exception e) {
             LOG.warn("[{}] could not hand the lock over ({}): it goes when the session ends", name, e.toString());
         }

@@ -211,6 +211,38 @@ class DeciderTest {
         assertThat(d.reason()).contains("best candidate by received LSN 0/64");
     }
 
+    /**
+     * Someone deleted the master's lock while its session lives: it still says it is master (frozen, or not noticed
+     * yet), its lease may run 2T/3. Neither an election nor a handover request takes over before it steps down or
+     * its lease is over.
+     */
+    @Test
+    void nobodyTakesOverFromAFormerMasterThatStillClaimsTheRoleWithinItsLease() {
+        GroupState g = group(Optional.empty(), List.of(master(A, 100, 1), replica(B, 90, 1, Tags.NONE)), false);
+        Local me = runningStandby(100, A.address());
+        Observation.FormerMaster former = new Observation.FormerMaster(A, 4000);
+        java.util.function.LongFunction<Observation> at = free -> new Observation(ME, Tags.NONE, g, LockOwner.NONE,
+                true, false, me, Lsn.of(100), free, Instant.now(), Observation.Self.NONE, Optional.empty(),
+                Optional.empty(), Optional.of(former));
+        Decision waiting = decider.decide(at.apply(1000));
+        assertThat(waiting.action()).isEqualTo(Action.WAIT);
+        assertThat(waiting.situation()).isEqualTo(Situation.FORMER_MASTER_SERVING);
+        assertThat(waiting.reason()).contains(A.address()).contains("4000 ms");
+        assertThat(decider.decide(at.apply(4001)).action()).as("its lease is over").isEqualTo(Action.TAKE_LOCK);
+        // a handover to this node (forged or not) waits the same way
+        zgres.api.Switchover handover = new zgres.api.Switchover(zgres.api.Switchover.SWITCHOVER, ME.toString(),
+                Instant.now(), Instant.now(), false, zgres.api.Switchover.REQUESTED, "", Lsn.ZERO)
+                .handingOver(A.toString(), ME.toString(), Lsn.of(100));
+        GroupState h = group(Optional.empty(), List.of(master(A, 100, 1), replica(B, 90, 1, Tags.NONE)),
+                SyncState.NONE, false, Optional.of(handover));
+        Observation requested = new Observation(ME, Tags.NONE, h, LockOwner.NONE, true, false, me, Lsn.of(100), 50,
+                Instant.now(), Observation.Self.NONE, Optional.empty(), Optional.empty(), Optional.of(former));
+        assertThat(decider.decide(requested).situation()).isEqualTo(Situation.FORMER_MASTER_SERVING);
+        Observation steppedDown = new Observation(ME, Tags.NONE, h, LockOwner.NONE, true, false, me, Lsn.of(100), 50,
+                Instant.now(), Observation.Self.NONE, Optional.empty(), Optional.empty(), Optional.empty());
+        assertThat(decider.decide(steppedDown).action()).isEqualTo(Action.TAKE_LOCK);
+    }
+
     @Test
     void aLessAdvancedReplicaWaitsThenTakesOverWhenTheBestDoesNotAct() {
         GroupState g = group(Optional.empty(), List.of(replica(A, 200, 1, Tags.NONE)), false);

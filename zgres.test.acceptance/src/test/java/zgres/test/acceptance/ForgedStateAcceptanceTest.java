@@ -191,6 +191,46 @@ class ForgedStateAcceptanceTest {
         noDataDirectoryTouched();
     }
 
+    /**
+     * The lock deleted while its master's deadman is frozen: the master's PostgreSQL keeps taking writes until its
+     * lease runs out (nothing in the frozen JVM fences it), so the candidates wait for that lease (its /state still
+     * says master with the session that held the lock) instead of promoting a second writable master.
+     */
+    @Test
+    @Order(2)
+    void aLockDeletedUnderAFrozenMasterMakesNoSecondMasterWhileItsLeaseRuns() throws Exception {
+        NodeProcess m = master();
+        NodeProcess n;
+        m.freeze();
+        try {
+            faultAt = System.nanoTime();
+            attacker.delete().forPath(lockPath());
+            n = g.awaitNewMaster(m, 60_000);
+            // stay frozen until the new master takes writes: a thawed deadman would fence its PostgreSQL at once
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!zgres.testkit.Pg.writable(n.host(), n.port()) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            System.out.printf("{\"episode\":\"%s\",\"new_master_writable_s\":%.3f,\"lease_s\":%.3f}%n",
+                    episode, (System.nanoTime() - faultAt) / 1e9, TEST.sessionTimeoutMs() * 2 / 3 / 1000.0);
+            Thread.sleep(500);
+        } finally {
+            m.thaw();
+        }
+        finish(n);
+        boolean waited = g.nodes().stream().anyMatch(x -> {
+            try {
+                return logSays(x, "still publishes itself as master with the session that held the lock");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        assertThat(waited).as("a candidate said it waits for the former master's lease").isTrue();
+        g.await(m + " following " + n, 120_000, x -> x.state(g.id(m)).map(st -> st.phase() == zgres.api.NodePhase
+                .STREAMING).orElse(false));
+        noDataDirectoryTouched();
+    }
+
     @Test
     @Order(3)
     void aForgedHandoverToANofailoverNodeIsRefusedByThatNode() throws Exception {
