@@ -68,8 +68,8 @@ final class Observer {
     private volatile NodeId lastMaster;
     private volatile Lsn lastMasterLsn = Lsn.ZERO;
     /** the last node seen holding the lock (by its session), until it is seen to have stepped down */
-    private NodeId formerHolder;
-    private long formerSession;
+    private volatile NodeId formerHolder;
+    private volatile long formerSession;
     private long downSince;
     private long notStreamingSince;
     private int lastReceivedTimeline;
@@ -344,6 +344,9 @@ final class Observer {
     void foreignMaster(long lockCreated, NodeId holder, String why) {
         if (lockCreated != 0 && foreignLocks.add(lockCreated)) {
             LOG.error("[{}] the master's server is not this group's: {}; treating its lock as nobody's", name, why);
+        }
+        if (holder != null && holder.equals(formerHolder)) {
+            formerHolder = null; // not a master of this group: no lease of ours to wait for
         }
         if (holder != null && holder.equals(lastMaster)) {
             // what it published is not a position of this group: forget it (it would make every real node "lagging")
