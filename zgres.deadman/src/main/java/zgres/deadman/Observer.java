@@ -181,9 +181,17 @@ final class Observer {
         }
         boolean claims = group.state(former).filter(s -> s.role() == zgres.api.Role.MASTER).isPresent();
         if (claims) {
+            // read it on the server: the cache learns of the deleted lock before it has fetched the state written
+            // in the same transaction (a handover's stepping down)
             try {
-                org.apache.zookeeper.data.Stat stat = client.checkExists().forPath(paths.state(former));
-                claims = stat != null && stat.getEphemeralOwner() == formerSession;
+                org.apache.zookeeper.data.Stat stat = new org.apache.zookeeper.data.Stat();
+                byte[] data = client.getData().storingStatIn(stat).forPath(paths.state(former));
+                claims = stat.getEphemeralOwner() == formerSession
+                        && Znodes.decodeState(former, data).role() == zgres.api.Role.MASTER;
+            } catch (KeeperException.NoNodeException e) {
+                claims = false; // its session is gone, and its lease with it
+            } catch (IllegalArgumentException e) {
+                LOG.debug("[{}] unreadable {}: {}", name, paths.state(former), e.getMessage()); // may still serve
             } catch (Exception e) {
                 // cannot tell: assume it may still serve (the wait is bounded by its lease)
                 LOG.debug("[{}] reading {}: {}", name, paths.state(former), e.toString());
