@@ -253,7 +253,54 @@ public final class Group implements AutoCloseable {
      * Runs one shell command the way {@code ./zgres ctl} does: the exported runtime as a one-shot process against
      * this group's ensemble ({@code words} are the command and its arguments, e.g. {@code "switchover", "g"}).
      */
+    /**
+     * {@code ./zgres ctl WORDS...} as the operator: the plain client ({@code zgres.ctl}), and the runtime for what it
+     * hands over (exit 3: {@code config set}).
+     */
     public CtlResult ctl(String... words) throws IOException, InterruptedException {
+        CtlResult r = plainCtl(words);
+        return r.exitCode() == 3 ? runtimeCtl(words) : r;
+    }
+
+    private CtlResult plainCtl(String... words) throws IOException, InterruptedException {
+        Path target = jar.getParent().getParent().getParent().resolve("zgres.ctl").resolve("target");
+        Path ctlJar;
+        try (var s = Files.list(target)) {
+            ctlJar = s.filter(p -> p.getFileName().toString().matches("zgres\\.ctl-.*\\.jar")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("zgres.ctl is not built in " + target));
+        }
+        String cp = ctlJar + ":" + Files.readString(target.resolve("ctl.classpath")).trim();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", cp,
+                "-Dorg.slf4j.simpleLogger.logFile=System.err", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-Dorg.slf4j.simpleLogger.log.org.apache.zookeeper=off",
+                "-Dorg.slf4j.simpleLogger.log.org.apache.curator=off",
+                "-Dzgres.ctl.zk=" + zk.connectString(), "-Dzgres.ctl.root=/zgres"));
+        zookeeperConfig(Identities.Role.OPERATOR, zk.connectString(), OsUser.current()).forEach((k, v) -> {
+            if (!k.equals("connect")) {
+                cmd.add("-Dzgres.zookeeper." + k + "=" + (v instanceof java.util.Collection<?> c
+                        ? String.join(",", c.stream().map(String::valueOf).toList()) : v));
+            }
+        });
+        cmd.add("zgres.ctl.Ctl");
+        cmd.addAll(List.of(words));
+        return runCtl(cmd, words);
+    }
+
+    private CtlResult runCtl(List<String> cmd, String... words) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("ctl " + String.join(" ", words) + " did not finish");
+        }
+        System.out.println("$ ./zgres ctl " + String.join(" ", words) + "  (exit " + p.exitValue() + ")\n" + out);
+        return new CtlResult(p.exitValue(), out);
+    }
+
+    /** {@code ./zgres ctl} as it was before the plain client: one OSGi runtime per command (the benchmark's "before"). */
+    public CtlResult runtimeCtl(String... words) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory(base, "ctl-");
         Path cfg = dir.resolve("ctl.json");
         // ./zgres ctl as the operator, in this JVM's user (what the script does with --credentials)
@@ -276,15 +323,7 @@ public final class Group implements AutoCloseable {
                 "-Dorg.slf4j.simpleLogger.log.org.apache.curator=off"));
         cmd.addAll(args);
         cmd.addAll(List.of("-jar", jar.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("ctl " + line + " did not finish");
-        }
-        System.out.println("$ ./zgres ctl " + String.join(" ", words) + "  (exit " + p.exitValue() + ")\n" + out);
-        return new CtlResult(p.exitValue(), out);
+        return runCtl(cmd, words);
     }
 
     public String logTails() {

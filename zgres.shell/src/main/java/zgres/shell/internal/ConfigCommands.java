@@ -58,8 +58,8 @@ public class ConfigCommands {
     @Descriptor("Cluster configuration in ZooKeeper: config list [scope] | config get [scope] <pid> | "
             + "config set [scope] <pid> key=value... | config delete [scope] <pid> [key...]; scope is all (default), "
             + "a group or a node id (the narrower wins, key by key)")
-    public CharSequence config(@Descriptor("list, get, set or delete") String action,
-            @Descriptor("[scope] <pid> [key=value ...]") String... args) throws Exception {
+    public CharSequence config(@Descriptor("action: list, get, set or delete") String action,
+            @Descriptor("arguments: [scope] <pid> [key=value ...]") String... args) throws Exception {
         List<String> a = new ArrayList<>(Arrays.asList(args));
         return switch (action) {
             case "list" -> list(a.isEmpty() ? Optional.empty() : Optional.of(ZkPaths.checkScope(a.get(0))));

@@ -49,7 +49,7 @@ public class CtlRunner {
      * Runs {@code command} (a Gogo command line) with {@code args} appended: each argument reaches the command as
      * exactly one string, whatever it holds (quotes, spaces, {@code $}), through a session variable; none is parsed.
      */
-    static int run(CommandProcessor processor, String command, List<String> args) {
+    public static int run(CommandProcessor processor, String command, List<String> args) {
         PrintStream out = System.out;
         PrintStream err = System.err;
         STARTED.set(true);
@@ -66,7 +66,14 @@ public class CtlRunner {
             out.flush();
             return 0;
         } catch (Exception e) {
-            err.println("zgres: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            String message = e.getMessage() == null ? e.toString() : e.getMessage();
+            String name = command.startsWith("zgres:") ? command.substring(6) : command;
+            if (message.startsWith("Cannot coerce") && Usage.commands().containsKey(name)) {
+                // Gogo found no form of the command taking these arguments: say which ones it takes
+                err.println("zgres: wrong arguments for " + name + "\n" + Usage.of(name));
+            } else {
+                err.println("zgres: " + message);
+            }
             err.flush();
             return 1;
         }

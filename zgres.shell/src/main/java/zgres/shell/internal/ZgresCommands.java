@@ -33,7 +33,7 @@ import zgres.zookeeper.Znodes;
  */
 @Component(service = ZgresCommands.class)
 @GogoCommand(scope = "zgres", function = {"list", "await", "switchover", "switchovers", "cancel", "failover", "pause",
-        "resume", "history"})
+        "resume", "history", "zgres"})
 public class ZgresCommands {
     private final Coordination zk;
     private final ClusterCache cache;
@@ -42,6 +42,30 @@ public class ZgresCommands {
     public ZgresCommands(@Reference Coordination zk, @Reference ClusterCache cache) {
         this.zk = zk;
         this.cache = cache;
+    }
+
+    /**
+     * What {@code zgres} prints and what the console's {@code help zgres} shows (Gogo prints a command's descriptor,
+     * which must be a constant): {@link Usage#summary()}, which a test keeps it equal to.
+     */
+    public static final String SUMMARY = "zgres commands (./zgres ctl COMMAND ..., or zgres:COMMAND in the console; help zgres:COMMAND or ./zgres ctl help COMMAND for its options):\n"
+            + "  list         List every group and node\n"
+            + "  await        Wait until a group has a master and at least N healthy nodes\n"
+            + "  switchover   Planned switchover: the master hands over to the best replica\n"
+            + "  failover     Manual failover to a given node\n"
+            + "  switchovers  List pending and scheduled switchovers and manual failovers\n"
+            + "  cancel       Cancel a pending or scheduled switchover or manual failover\n"
+            + "  pause        Pause a group: no automatic action\n"
+            + "  resume       Resume automatic management of a paused group\n"
+            + "  history      Show a group's promotions\n"
+            + "  config       Cluster configuration in ZooKeeper\n"
+            + "  plugins      Every node's zgres bundles and their versions, from /state\n"
+            + "  acl          Check every znode's ACL against its role-based ACL\n"
+            + "  sync         Show the sync plugins of this runtime and the last snapshot each applied";
+
+    @Descriptor(SUMMARY)
+    public CharSequence zgres() {
+        return Usage.summary();
     }
 
     ClusterSnapshot snapshot() throws InterruptedException {

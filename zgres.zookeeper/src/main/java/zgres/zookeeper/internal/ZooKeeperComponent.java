@@ -167,16 +167,20 @@ public class ZooKeeperComponent implements Coordination {
         }
         client = newClient("shared", config.session__timeout__ms());
         client.start();
-        tickProbe = new Thread(this::learnTick, "zgres-zk-tick-probe");
-        tickProbe.setDaemon(true);
-        tickProbe.start();
         LOG.info("ZooKeeper {} (root {}){}: {}", connectString, paths.root(), embedded != null ? ", embedded" : "",
                 security.describe());
     }
 
     @Deactivate
     void deactivate() {
-        tickProbe.interrupt();
+        close();
+    }
+
+    /** Closes the shared client (and the embedded server): what deactivation does, for a plain client (ctl). */
+    public synchronized void close() {
+        if (tickProbe != null) {
+            tickProbe.interrupt();
+        }
         client.close();
         if (embedded != null) {
             embedded.close();
@@ -208,9 +212,19 @@ public class ZooKeeperComponent implements Coordination {
     private final java.util.concurrent.atomic.AtomicInteger tick = new java.util.concurrent.atomic.AtomicInteger();
     private Thread tickProbe;
 
-    /** Never blocks: 0 until the background probe has learned the tick (it retries every 10 s until it does). */
+    /**
+     * Never blocks: 0 until the background probe has learned the tick (it retries every 10 s until it does). The
+     * probe starts at the first call: a runtime without a deadman (a sync daemon, ctl) opens no probe session.
+     */
     @Override
     public int tickTimeMs() {
+        synchronized (this) {
+            if (tickProbe == null) {
+                tickProbe = new Thread(this::learnTick, "zgres-zk-tick-probe");
+                tickProbe.setDaemon(true);
+                tickProbe.start();
+            }
+        }
         return tick.get();
     }
 
