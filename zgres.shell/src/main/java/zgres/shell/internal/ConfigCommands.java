@@ -71,6 +71,11 @@ public class ConfigCommands {
         };
     }
 
+    /** Without arguments: the usage (not Gogo's "Cannot coerce"). */
+    public CharSequence config() {
+        throw Usage.missing("config");
+    }
+
     /** Splits {@code [scope] pid rest...}: a scope is given when the second word is a PID (PIDs contain a dot). */
     private static String[] scopeAndPid(List<String> a, String usage) {
         List<String> words = a.stream().filter(w -> !w.contains("=")).toList();

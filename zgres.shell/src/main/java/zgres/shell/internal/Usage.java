@@ -96,6 +96,11 @@ public final class Usage {
         return b.toString().stripTrailing();
     }
 
+    /** @return the error a command called without its arguments throws: its usage */
+    public static IllegalArgumentException missing(String name) {
+        return new IllegalArgumentException("missing arguments\n" + of(name));
+    }
+
     /** The public methods implementing {@code name}, fewest arguments first. */
     static List<Method> methods(Class<?> c, String name) {
         List<Method> l = new ArrayList<>(Arrays.stream(c.getMethods()).filter(m -> m.getName().equals(name)

@@ -68,6 +68,36 @@ public class ZgresCommands {
         return Usage.summary();
     }
 
+    // without their arguments, the commands that need some print their usage (not Gogo's "Cannot coerce")
+
+    public CharSequence switchover() {
+        throw Usage.missing("switchover");
+    }
+
+    public CharSequence failover() {
+        throw Usage.missing("failover");
+    }
+
+    public CharSequence cancel() {
+        throw Usage.missing("cancel");
+    }
+
+    public CharSequence pause() {
+        throw Usage.missing("pause");
+    }
+
+    public CharSequence resume() {
+        throw Usage.missing("resume");
+    }
+
+    public CharSequence history() {
+        throw Usage.missing("history");
+    }
+
+    public CharSequence await() {
+        throw Usage.missing("await");
+    }
+
     ClusterSnapshot snapshot() throws InterruptedException {
         if (!cache.awaitInitialized(15, TimeUnit.SECONDS)) {
             throw new IllegalStateException("cannot read ZooKeeper at " + zk.connectString() + " within 15 s");

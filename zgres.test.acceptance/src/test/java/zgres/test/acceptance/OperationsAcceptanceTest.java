@@ -147,6 +147,31 @@ class OperationsAcceptanceTest {
         assertThat(g.master()).contains(m);
     }
 
+    /** The plain ctl: help for every command, usage for wrong arguments (exit 1), never a coercion error. */
+    @Test
+    @Order(3)
+    void helpListsEveryCommandAndWrongArgumentsPrintTheUsage() throws Exception {
+        CtlResult help = g.ctl("help");
+        assertThat(help.exitCode()).isZero();
+        for (String c : List.of("list", "await", "switchover", "failover", "switchovers", "cancel", "pause", "resume",
+                "history", "config", "plugins", "acl", "sync")) {
+            assertThat(help.out()).as("help lists " + c).containsPattern("(?m)^  " + c + " +\\S");
+        }
+        CtlResult one = g.ctl("help", "switchover");
+        assertThat(one.exitCode()).isZero();
+        assertThat(one.out()).contains("usage: zgres:switchover").contains("--at VALUE").contains("<candidate>");
+        for (String[] wrong : List.of(new String[] {"config"}, new String[] {"switchover"},
+                new String[] {"history", "a", "b", "c"}, new String[] {"await", GROUP, "--bogus"})) {
+            CtlResult r = g.ctl(wrong);
+            assertThat(r.exitCode()).as(String.join(" ", wrong)).isEqualTo(1);
+            assertThat(r.out()).as(String.join(" ", wrong)).contains("usage: zgres:" + wrong[0])
+                    .doesNotContain("Cannot coerce");
+        }
+        CtlResult unknown = g.ctl("bogus");
+        assertThat(unknown.exitCode()).isEqualTo(1);
+        assertThat(unknown.out()).contains("unknown command 'bogus'").contains("switchover");
+    }
+
     @Test
     @Order(4)
     void pauseBlocksFailoverAndResumeLetsItHappen() throws Exception {
