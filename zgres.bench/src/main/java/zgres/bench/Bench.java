@@ -54,6 +54,7 @@ public final class Bench {
                             "fast")));
             case "stability" -> stability(Double.parseDouble(opts.getOrDefault("minutes", "10")), profile,
                     Integer.parseInt(opts.getOrDefault("zk-servers", "3")));
+            case "ctl" -> CtlBench.run(Integer.parseInt(opts.getOrDefault("runs", "10")));
             case "config" -> ConfigBench.run(Integer.parseInt(opts.getOrDefault("changes", "100")),
                     Integer.parseInt(opts.getOrDefault("updates", "20")));
             default -> {
@@ -70,7 +71,8 @@ public final class Bench {
                 + "open|auth|tls]\n"
                 + "       ./zgres bench routing [--runs 20] [--warmup 1] [--profile fast]\n"
                 + "       ./zgres bench stability [--minutes N] [--profile default|fast]\n"
-                + "       ./zgres bench config [--changes 100] [--updates 20]");
+                + "       ./zgres bench config [--changes 100] [--updates 20]\n"
+                + "       ./zgres bench ctl [--runs 10]");
         System.exit(2);
     }
 
