@@ -346,13 +346,20 @@ public final class Deadman implements Closeable {
      * no request is pending: the candidate takes the lock at once (no election delay) and promotes with the final
      * position. On any doubt it falls back to stopping PostgreSQL and releasing the lock.
      */
+    private volatile java.util.Set<NodeId> stoppingToo = java.util.Set.of();
+
+    /** Nodes of this runtime that stop with this one (the runtime stops as a whole): never handed the lock. */
+    public void stoppingWith(java.util.Set<NodeId> nodes) {
+        stoppingToo = java.util.Set.copyOf(nodes);
+    }
+
     private void handOverOnStop() {
         try {
             Observation o = observe();
             if (o.lock() != LockOwner.MINE || o.group().switchover().isPresent() || !lease.valid()) {
                 return;
             }
-            Decision d = new Decider(live.policy()).onStop(o);
+            Decision d = new Decider(live.policy()).onStop(o, stoppingToo);
             if (d.action() != Action.HANDOVER) {
                 LOG.warn("[{}] stopping: {}", name, d.reason());
                 return;
@@ -393,13 +400,30 @@ public final class Deadman implements Closeable {
                     ? " (master: the lock is released right after)" : "");
             pg.stop("INT", 15_000);
         }
-        lease.release("deadman stopped");
+        // cut off, every ZooKeeper call would wait for a connection: skip them (the lock and this node's znodes are
+        // ephemeral: they go with the session) and stop in moments
+        boolean cutOff = !client.getZookeeperClient().isConnected();
+        if (cutOff) {
+            LOG.warn("[{}] stopping while cut off from ZooKeeper: not waiting for it (this node's znodes go with its "
+                    + "session)", name);
+        } else {
+            lease.release("deadman stopped");
+        }
         lease.close();
-        publisher.close();
+        if (!cutOff) {
+            publisher.close();
+        }
         cache.removeListener(cacheListener);
         invoker.close();
         pg.close();
-        client.close();
+        if (cutOff) {
+            // closing asks the server to end the session and waits for an answer that cannot come
+            Thread t = new Thread(client::close, "zgres-close-" + name);
+            t.setDaemon(true);
+            t.start();
+        } else {
+            client.close();
+        }
         LOG.info("[{}] deadman stopped", name);
     }
 

@@ -278,6 +278,7 @@ public class DeadmanComponent implements ConfigScope {
             d.tickSource(zk::tickTimeMs);
             d.start();
             deadman = d;
+            LOCAL.add(s.id());
             if (!cluster.isEmpty()) {
                 LOG.info("[{}] cluster settings in effect: {}", d.id(), cluster);
             }
@@ -333,11 +334,20 @@ public class DeadmanComponent implements ConfigScope {
         return c;
     }
 
+    /** the nodes whose deadmen run in this runtime */
+    private static final Set<zgres.api.NodeId> LOCAL = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     @Deactivate
     void deactivate() {
         active = false;
         Deadman d = deadman;
         if (d != null) {
+            LOCAL.remove(d.id());
+            BundleContext bc = context;
+            boolean runtimeStops = bc != null && bc.getBundle(0).getState() == Bundle.STOPPING;
+            if (runtimeStops) {
+                d.stoppingWith(Set.copyOf(LOCAL)); // (the demo: its other nodes stop right after this one)
+            }
             d.close();
         }
         ClusterReader r = reader;

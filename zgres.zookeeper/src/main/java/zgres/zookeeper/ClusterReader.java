@@ -88,7 +88,8 @@ public final class ClusterReader implements ClusterCache, Closeable {
         this.selection = new GroupSelection(paths, groups);
         this.builder = new SnapshotBuilder(paths, name);
         for (String dir : paths.snapshotDirs()) {
-            caches.add(CuratorCache.builder(client, dir).withStorage(new SelectedStorage(selection)).build());
+            caches.add(CuratorCache.builder(client, dir).withStorage(new SelectedStorage(selection))
+                    .withExceptionHandler(this::cacheFailed).build());
         }
         this.unread = new AtomicInteger(caches.size());
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -174,6 +175,20 @@ public final class ClusterReader implements ClusterCache, Closeable {
             f.put(d.getPath(), d.getStat() == null ? new Ids(0, 0) : new Ids(d.getStat().getCzxid(), d.getStat().getMzxid()));
         }
         return f;
+    }
+
+    /**
+     * A cache's read failed: without a connection that is expected (one WARN line; the cache reads again once
+     * reconnected, and the deadman says what it does meanwhile); anything else gets its stack trace.
+     */
+    private void cacheFailed(Exception e) {
+        if (e instanceof org.apache.zookeeper.KeeperException.ConnectionLossException
+                || e instanceof org.apache.zookeeper.KeeperException.SessionExpiredException
+                || e instanceof org.apache.zookeeper.KeeperException.SessionMovedException) {
+            LOG.warn("[{}] reading the tree failed ({}): read again once reconnected", name, e.getMessage());
+        } else {
+            LOG.error("[{}] reading the tree failed: {}", name, e.toString(), e);
+        }
     }
 
     /** Waits for the first full read of the tree. */

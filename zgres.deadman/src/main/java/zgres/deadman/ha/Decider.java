@@ -310,6 +310,11 @@ public final class Decider {
      * What a master does when its deadman stops cleanly (see {@link Takeover#onStop}).
      */
     public Decision onStop(Observation o) {
-        return takeover.onStop(o);
+        return takeover.onStop(o, java.util.Set.of());
+    }
+
+    /** The same, never handing over to {@code stoppingToo} (nodes of this runtime, which stops as a whole). */
+    public Decision onStop(Observation o, java.util.Set<NodeId> stoppingToo) {
+        return takeover.onStop(o, stoppingToo);
     }
 }

@@ -141,14 +141,21 @@ final class Takeover {
     /**
      * A master whose deadman is stopped cleanly hands over to the replica a switchover would choose (no election to
      * wait for, and the candidate promotes only with the final position), or, when none qualifies or the group is
-     * paused, just releases the lock after PostgreSQL stopped.
+     * paused, just releases the lock after PostgreSQL stopped. Nodes stopping with it (its runtime stops as a whole)
+     * are not candidates: a master handed to them would be handed on again a moment later.
      */
-    Decision onStop(Observation o) {
+    Decision onStop(Observation o, java.util.Set<NodeId> stoppingToo) {
         if (o.group().paused()) {
             return Decision.of(Action.NONE, Situation.STOP_RELEASE, "the group is paused: releasing the lock without "
                     + "handing over");
         }
-        Ranking r = PromotionRule.rank(o.groupAsMaster(), switchoverRequest(o));
+        GroupState g = o.groupAsMaster();
+        if (!stoppingToo.isEmpty()) {
+            java.util.Map<NodeId, zgres.api.NodeState> states = new java.util.TreeMap<>(g.states());
+            states.keySet().removeIf(id -> !id.equals(o.me()) && stoppingToo.contains(id));
+            g = g.withStates(states);
+        }
+        Ranking r = PromotionRule.rank(g, switchoverRequest(o));
         if (r.best().isEmpty()) {
             return Decision.of(Action.NONE, Situation.STOP_RELEASE, "no replica to hand over to (" + excluded(r)
                     + "): releasing the lock, the group elects");

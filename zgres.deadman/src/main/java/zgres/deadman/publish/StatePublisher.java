@@ -149,8 +149,8 @@ public final class StatePublisher implements Closeable {
         if (connNode != null) {
             try {
                 connNode.close();
-            } catch (IOException e) {
-                LOG.debug("closing conn node: {}", e.toString());
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("closing conn node: {}", e.toString()); // (a closed client: the znode goes with its session)
             }
             connNode = null;
             connData = null;
@@ -164,7 +164,7 @@ public final class StatePublisher implements Closeable {
         if (stateNode != null) {
             try {
                 stateNode.close();
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 LOG.debug("closing state node: {}", e.toString());
             }
             stateNode = null;

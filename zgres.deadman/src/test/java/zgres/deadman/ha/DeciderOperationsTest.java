@@ -161,6 +161,18 @@ class DeciderOperationsTest {
         assertThat(d.target()).contains(B);
     }
 
+    /** A whole runtime stopping (the demo's three nodes): its master does not hand over to a node that stops too. */
+    @Test
+    void aMasterStoppingWithItsRuntimeHandsOverOnlyToNodesOutsideIt() {
+        GroupState g = group(Optional.of(ME), List.of(DeciderTest.master(ME, 500, 1), streamingFrom(A, ME, 400),
+                streamingFrom(B, ME, 500)), List.of(), false, null);
+        Decision d = async.onStop(asMaster(g, 500), java.util.Set.of(ME, B));
+        assertThat(d.action()).isEqualTo(Action.HANDOVER);
+        assertThat(d.target()).contains(A);
+        assertThat(async.onStop(asMaster(g, 500), java.util.Set.of(ME, A, B)).action())
+                .as("everyone stops: release, no handover").isEqualTo(Action.NONE);
+    }
+
     @Test
     void aMasterStoppedCleanlyWithoutAQualifiedReplicaJustReleasesTheLock() {
         GroupState lagging = group(Optional.of(ME), List.of(DeciderTest.master(ME, 50_000_000, 1),

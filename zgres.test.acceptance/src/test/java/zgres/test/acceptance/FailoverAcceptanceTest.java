@@ -226,6 +226,41 @@ class FailoverAcceptanceTest {
         awaitRejoinedAsReplica(m, n);
     }
 
+    /**
+     * A node cut off from ZooKeeper says so calmly (WARN lines, no stack trace) and stops within seconds of SIGTERM
+     * (its PostgreSQL already fenced; nothing to wait for from ZooKeeper).
+     */
+    @Test
+    @Order(5)
+    void aNodeCutOffZooKeeperLogsCalmlyAndStopsAtOnceOnSigterm() throws Exception {
+        NodeProcess m = master();
+        fault();
+        long logFrom = java.nio.file.Files.size(m.log());
+        g.zookeeperLink(m, FaultProxy.Mode.BLACKHOLE);
+        try {
+            assertThat(postmasterGoneWithin(m, TEST.sessionTimeoutMs())).isTrue();
+            NodeProcess n = g.awaitNewMaster(m, 60_000);
+            Thread.sleep(2 * TEST.sessionTimeoutMs());
+            long t0 = System.nanoTime();
+            assertThat(m.terminate(30_000)).as("stops on SIGTERM").isTrue();
+            double stopS = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("{\"episode\":\"%s\",\"sigterm_to_exit_s\":%.3f}%n", episode, stopS);
+            assertThat(stopS).as("SIGTERM to exit while cut off (s)").isLessThan(10);
+            String log;
+            try (var in = java.nio.file.Files.newInputStream(m.log())) {
+                in.skipNBytes(logFrom);
+                log = new String(in.readAllBytes());
+            }
+            assertThat(log.lines().filter(l -> l.startsWith("\tat ")).toList())
+                    .as("stack traces while cut off:\n" + log).isEmpty();
+            finish(n);
+        } finally {
+            g.zookeeperLink(m, FaultProxy.Mode.PASS);
+        }
+        m.start();
+        awaitRejoinedAsReplica(m, g.master().orElseThrow());
+    }
+
     @Test
     @Order(6)
     void whenTheWholeZooKeeperEnsembleStopsTheMasterIsFencedAndTheGroupRecovers() throws Exception {

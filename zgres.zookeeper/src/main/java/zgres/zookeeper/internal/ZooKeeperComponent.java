@@ -181,7 +181,15 @@ public class ZooKeeperComponent implements Coordination {
         if (tickProbe != null) {
             tickProbe.interrupt();
         }
-        client.close();
+        if (client.getZookeeperClient().isConnected()) {
+            client.close();
+        } else {
+            // closing asks the server to end the session and waits for an answer that cannot come: not on the way
+            // out of the runtime (the session expires by itself)
+            Thread t = new Thread(client::close, "zgres-zk-close");
+            t.setDaemon(true);
+            t.start();
+        }
         if (embedded != null) {
             embedded.close();
         }
