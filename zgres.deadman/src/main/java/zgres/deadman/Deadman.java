@@ -261,6 +261,10 @@ public final class Deadman implements Closeable {
     long cycle() throws Exception {
         Observation o = observe();
         Decision d = new Decider(live.policy()).decide(o);
+        if (!stoppingToo.isEmpty() && (d.action() == Action.TAKE_LOCK || d.action() == Action.PROMOTE)
+                && o.lock() != LockOwner.MINE) {
+            d = Decision.of(Action.WAIT, Situation.RUNTIME_STOPPING, "this runtime is stopping: not taking the lock");
+        }
         // the same situation is logged once, even when its numbers (ms, LSNs) move
         if (!d.logKey().equals(lastLogKey) || d.acts()) {
             lastLogKey = d.logKey();
@@ -348,7 +352,10 @@ public final class Deadman implements Closeable {
      */
     private volatile java.util.Set<NodeId> stoppingToo = java.util.Set.of();
 
-    /** Nodes of this runtime that stop with this one (the runtime stops as a whole): never handed the lock. */
+    /**
+     * Nodes of this runtime that stop with this one (the runtime stops as a whole): never handed the lock; and none
+     * of them takes it meanwhile.
+     */
     public void stoppingWith(java.util.Set<NodeId> nodes) {
         stoppingToo = java.util.Set.copyOf(nodes);
     }

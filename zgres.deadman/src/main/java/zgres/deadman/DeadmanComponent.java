@@ -278,7 +278,7 @@ public class DeadmanComponent implements ConfigScope {
             d.tickSource(zk::tickTimeMs);
             d.start();
             deadman = d;
-            LOCAL.add(s.id());
+            LOCAL.put(s.id(), d);
             if (!cluster.isEmpty()) {
                 LOG.info("[{}] cluster settings in effect: {}", d.id(), cluster);
             }
@@ -335,19 +335,21 @@ public class DeadmanComponent implements ConfigScope {
     }
 
     /** the nodes whose deadmen run in this runtime */
-    private static final Set<zgres.api.NodeId> LOCAL = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Map<zgres.api.NodeId, Deadman> LOCAL = new java.util.concurrent.ConcurrentHashMap<>();
 
     @Deactivate
     void deactivate() {
         active = false;
         Deadman d = deadman;
         if (d != null) {
-            LOCAL.remove(d.id());
             BundleContext bc = context;
             boolean runtimeStops = bc != null && bc.getBundle(0).getState() == Bundle.STOPPING;
             if (runtimeStops) {
-                d.stoppingWith(Set.copyOf(LOCAL)); // (the demo: its other nodes stop right after this one)
+                // (the demo: its other nodes stop right after this one) none of them takes or is handed the lock
+                Set<zgres.api.NodeId> all = Set.copyOf(LOCAL.keySet());
+                LOCAL.values().forEach(x -> x.stoppingWith(all));
             }
+            LOCAL.remove(d.id());
             d.close();
         }
         ClusterReader r = reader;
