@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -257,8 +258,18 @@ public final class Deadman implements Closeable {
         }
     }
 
+    /** when the loop last decided ({@link System#nanoTime()}) */
+    private volatile long lastCycleAt = System.nanoTime();
+
+    /** @return what the HTTP health checks read */
+    public zgres.deadman.http.HealthServer.Health health() {
+        return new zgres.deadman.http.HealthServer.Health(publisher.published(), lease.valid(),
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastCycleAt), live.policy().maximumLagOnFailover());
+    }
+
     /** One observe-decide-act cycle; returns how long to sleep (0: decide again at once). */
     long cycle() throws Exception {
+        lastCycleAt = System.nanoTime();
         Observation o = observe();
         Decision d = new Decider(live.policy()).decide(o);
         if (!stoppingToo.isEmpty() && (d.action() == Action.TAKE_LOCK || d.action() == Action.PROMOTE)

@@ -136,6 +136,13 @@ public class DeadmanComponent implements ConfigScope {
                 + "this after each promotion", min = "1")
         int history__limit() default 1000;
 
+        @AttributeDefinition(description = "Address the read-only HTTP health checks listen on (/master, /replica, "
+                + "/health, /liveness, /readiness, /status)")
+        String http__address() default "127.0.0.1";
+
+        @AttributeDefinition(description = "Port of the HTTP health checks (0: none)", min = "0", max = "65535")
+        int http__port() default 0;
+
         @AttributeDefinition(description = "Synchronous replication: off, on (writes continue alone when no "
                 + "standby is left, and then nobody is promotable) or strict (writes wait)", options = {
                         @Option(value = "off"), @Option(value = "on"), @Option(value = "strict")})
@@ -174,6 +181,9 @@ public class DeadmanComponent implements ConfigScope {
     private volatile Deadman deadman;
     /** the deadman's view of the tree: its own group only */
     private volatile ClusterReader reader;
+    /** the HTTP health checks, and where they listen */
+    private volatile zgres.deadman.http.HealthServer http;
+    private volatile String httpAt = "";
     private volatile Set<String> scopes = Set.of();
     private volatile String lastRejected = "";
     private volatile boolean active;
@@ -242,6 +252,12 @@ public class DeadmanComponent implements ConfigScope {
             return;
         }
         lastRejected = "";
+        try {
+            Config c = config(merged());
+            http(c.http__address(), c.http__port(), s.id().toString());
+        } catch (IllegalArgumentException e) {
+            LOG.error("[{}] HTTP health checks: {}", s.id(), e.getMessage());
+        }
         Deadman d = deadman;
         if (d == null) {
             BundleContext bc = context;
@@ -334,6 +350,32 @@ public class DeadmanComponent implements ConfigScope {
         return c;
     }
 
+    /** Starts, moves or stops the health checks to match the configuration (taken live). */
+    private void http(String address, int port, String name) {
+        String at = port == 0 ? "" : address + ":" + port;
+        if (at.equals(httpAt)) {
+            return;
+        }
+        zgres.deadman.http.HealthServer old = http;
+        if (old != null) {
+            old.close();
+            http = null;
+        }
+        httpAt = at;
+        if (port != 0) {
+            try {
+                http = new zgres.deadman.http.HealthServer(name, address, port, () -> {
+                    Deadman d = deadman;
+                    return d == null ? new zgres.deadman.http.HealthServer.Health(java.util.Optional.empty(), false,
+                            Long.MAX_VALUE, 0) : d.health();
+                });
+            } catch (java.io.IOException | RuntimeException e) {
+                LOG.error("[{}] cannot serve the HTTP health checks on {}: {}", name, at, e.toString());
+                httpAt = "";
+            }
+        }
+    }
+
     /** the nodes whose deadmen run in this runtime */
     private static final Map<zgres.api.NodeId, Deadman> LOCAL = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -355,6 +397,10 @@ public class DeadmanComponent implements ConfigScope {
         ClusterReader r = reader;
         if (r != null) {
             r.close(); // after the deadman: a master stopping hands over from what it sees
+        }
+        zgres.deadman.http.HealthServer h = http;
+        if (h != null) {
+            h.close();
         }
     }
 

@@ -54,7 +54,7 @@ public final class ConfigPolicy {
                 "state_interval_ms", null, "lease_margin_ms", null, "maximum_lag_on_failover", null,
                 "election_delay_ms", null, "election_timeout_ms", null, "crash_restart_timeout_ms", null,
                 "follow_timeout_ms", null, "synchronous_mode", null, "synchronous_node_count", null,
-                "rewind_failure", null, "history_limit", null));
+                "rewind_failure", null, "history_limit", null, "http_address", EXPOSURE, "http_port", EXPOSURE));
         k.put("zgres.deadman.cluster", keys(
                 "loop_wait_ms", null, "state_interval_ms", null, "maximum_lag_on_failover", null,
                 "election_delay_ms", null, "election_timeout_ms", null, "crash_restart_timeout_ms", null,

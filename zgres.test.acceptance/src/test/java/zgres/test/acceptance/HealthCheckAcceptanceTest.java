@@ -1,0 +1,126 @@
+package zgres.test.acceptance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import zgres.testkit.Group;
+import zgres.testkit.NodeProcess;
+import zgres.testkit.Profile;
+import zgres.testkit.Routing;
+
+/**
+ * The deadmen's HTTP health checks drive a real HAProxy with no sync daemon at all ({@code option httpchk GET
+ * /master}, as Patroni users run it): it sends clients to the master, and to the new one after the master's node is
+ * killed. The checks answer on each node as the cluster says.
+ */
+class HealthCheckAcceptanceTest {
+    static final Profile TEST = Profile.ACCEPTANCE;
+    final HttpClient http = HttpClient.newHttpClient();
+
+    int status(int port, String path) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(java.time.Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /** @return the port of the server a new connection through HAProxy lands on, -1 when none answers */
+    static int landsOn(int port) {
+        try (java.sql.Connection c = Routing.connect(port, "postgres")) {
+            return Routing.serverPort(c);
+        } catch (java.sql.SQLException e) {
+            return -1;
+        }
+    }
+
+    @Test
+    void haproxyWithHttpchkFollowsTheMasterThroughAFailoverWithoutTheSyncDaemon() throws Exception {
+        try (Group g = new Group("health", 3, TEST, 1, Map.of())) {
+            Map<NodeProcess, Integer> httpPorts = new HashMap<>();
+            for (NodeProcess n : g.nodes()) {
+                int p = Group.freePort();
+                n.set("http_port", p);
+                httpPorts.put(n, p);
+            }
+            g.start();
+            g.awaitHealthy(3, 180_000);
+            NodeProcess m = g.master().orElseThrow();
+            for (NodeProcess n : g.nodes()) {
+                int p = httpPorts.get(n);
+                assertThat(status(p, "/master")).as(n + " /master").isEqualTo(n == m ? 200 : 503);
+                assertThat(status(p, "/replica")).as(n + " /replica").isEqualTo(n == m ? 503 : 200);
+                assertThat(status(p, "/health")).as(n + " /health").isEqualTo(200);
+            }
+            Path dir = Files.createTempDirectory("zgres-httpchk-");
+            int listen = Group.freePort();
+            StringBuilder cfg = new StringBuilder("""
+                    global
+                        maxconn 100
+                    defaults
+                        mode tcp
+                        timeout connect 1s
+                        timeout client 30s
+                        timeout server 30s
+                    listen master
+                        bind 127.0.0.1:%d
+                        option httpchk GET /master
+                        http-check expect status 200
+                        default-server inter 100ms fall 1 rise 1 on-marked-down shutdown-sessions
+                    """.formatted(listen));
+            for (NodeProcess n : g.nodes()) {
+                cfg.append("    server ").append(n.name()).append(" 127.0.0.1:").append(n.port()).append(" check port ")
+                        .append(httpPorts.get(n)).append('\n');
+            }
+            Files.writeString(dir.resolve("haproxy.cfg"), cfg);
+            Process haproxy = new ProcessBuilder("haproxy", "-db", "-f", dir.resolve("haproxy.cfg").toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("haproxy.log").toFile()).start();
+            try {
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (landsOn(listen) != m.port() && System.nanoTime() < until) {
+                    Thread.sleep(50);
+                }
+                assertThat(landsOn(listen)).as("HAProxy sends clients to the master").isEqualTo(m.port());
+                int changes = g.lockChanges().size();
+                long t0 = System.nanoTime();
+                m.killNode();
+                NodeProcess n = g.awaitNewMaster(m, 60_000);
+                List<Integer> seen = new java.util.ArrayList<>();
+                until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                int at;
+                while ((at = landsOn(listen)) != n.port() && System.nanoTime() < until) {
+                    if (at != -1) {
+                        seen.add(at);
+                    }
+                    Thread.sleep(20);
+                }
+                long landed = System.nanoTime();
+                assertThat(at).as("HAProxy sends clients to the new master").isEqualTo(n.port());
+                assertThat(seen).as("no connection landed on a replica meanwhile").allMatch(p -> p == m.port()
+                        || p == n.port());
+                long lockAt = g.lockChanges().stream().skip(changes).filter(c -> !c.holder().isEmpty()).findFirst()
+                        .map(Group.LockChange::atNanos).orElse(t0);
+                System.out.printf("{\"episode\":\"httpchk\",\"kill_to_haproxy_on_new_master_s\":%.3f,"
+                        + "\"lock_to_haproxy_on_new_master_ms\":%.1f}%n", (landed - t0) / 1e9, (landed - lockAt) / 1e6);
+                assertThat(status(httpPorts.get(n), "/master")).isEqualTo(200);
+            } finally {
+                haproxy.destroy();
+                haproxy.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+}
