@@ -106,6 +106,37 @@ public final class Deadman implements Closeable {
         this.pg = pg;
         this.plugins = plugins;
         Consumer<NodePhase> phases = phase::set;
+        this.metrics = new DeadmanMetrics(me, new DeadmanMetrics.Facts() {
+            @Override
+            public Optional<zgres.api.NodeState> published() {
+                return publisher.published();
+            }
+
+            @Override
+            public Optional<zgres.deadman.lease.LeaseKeeper.Lease> lease() {
+                return lease.current();
+            }
+
+            @Override
+            public Optional<zgres.api.GroupState> group() {
+                return cache.snapshot().group(me.group());
+            }
+
+            @Override
+            public boolean zookeeperConnected() {
+                return client.getZookeeperClient().isConnected();
+            }
+
+            @Override
+            public long sessionTimeoutMs() {
+                return live.sessionTimeoutMs();
+            }
+
+            @Override
+            public long lastCycleAgeMs() {
+                return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastCycleAt);
+            }
+        });
         this.lease = new LeaseKeeper(client, paths, me, settings.sessionTimeoutMs(), settings.leaseMarginMs(),
                 new LeaseKeeper.DeadMansSwitch() {
                     @Override
@@ -115,6 +146,7 @@ public final class Deadman implements Closeable {
 
                     @Override
                     public void fence(String reason) {
+                        metrics.fenced();
                         pg.fenceIfArmed(reason);
                     }
                 }, this::wakeUp);
@@ -123,6 +155,7 @@ public final class Deadman implements Closeable {
         this.invoker = new PluginInvoker(name, vetoes, metadataProviders, 2000);
         Promoter promoter = new Promoter(client, paths, me, pg, lease, phases);
         promoter.historyLimit(() -> live.historyLimit());
+        promoter.onPromoted(metrics::promoted);
         Provisioner provisioner = new Provisioner(client, paths, me, pg, lease, actions, promoter, phases);
         this.switchovers = new SwitchoverCoordinator(client, paths, me, pg, lease, publisher, phases);
         this.sync = new SyncReplication(client, paths, me, pg, lease);
@@ -258,6 +291,13 @@ public final class Deadman implements Closeable {
         }
     }
 
+    private final DeadmanMetrics metrics;
+
+    /** @return what this deadman measures (the runtime's /metrics) */
+    public zgres.api.metrics.MetricSource metrics() {
+        return metrics;
+    }
+
     /** when the loop last decided ({@link System#nanoTime()}) */
     private volatile long lastCycleAt = System.nanoTime();
 
@@ -286,6 +326,12 @@ public final class Deadman implements Closeable {
             }
         }
         lastDecision = d.toString();
+        if (d.acts()) {
+            metrics.decided(d.action());
+            if (d.action() == Action.FENCE) {
+                metrics.fenced();
+            }
+        }
         transientProblems.clear();
         // publish what we saw before acting: a crashed PostgreSQL loses its /conn even if it is back in a moment;
         // except before taking the lock or promoting, which publish themselves once done (a ZooKeeper write less on

@@ -181,6 +181,7 @@ public class DeadmanComponent implements ConfigScope {
     private volatile Deadman deadman;
     /** the deadman's view of the tree: its own group only */
     private volatile ClusterReader reader;
+    private volatile org.osgi.framework.ServiceRegistration<zgres.api.metrics.MetricSource> metricsRegistration;
     /** the HTTP health checks, and where they listen */
     private volatile zgres.deadman.http.HealthServer http;
     private volatile String httpAt = "";
@@ -294,6 +295,8 @@ public class DeadmanComponent implements ConfigScope {
             d.tickSource(zk::tickTimeMs);
             d.start();
             deadman = d;
+            metricsRegistration = context.registerService(zgres.api.metrics.MetricSource.class, d.metrics(),
+                    new java.util.Hashtable<>(Map.of("zgres.node", s.id().toString())));
             LOCAL.put(s.id(), d);
             if (!cluster.isEmpty()) {
                 LOG.info("[{}] cluster settings in effect: {}", d.id(), cluster);
@@ -382,6 +385,14 @@ public class DeadmanComponent implements ConfigScope {
     @Deactivate
     void deactivate() {
         active = false;
+        org.osgi.framework.ServiceRegistration<?> mr = metricsRegistration;
+        if (mr != null) {
+            try {
+                mr.unregister();
+            } catch (IllegalStateException e) {
+                // already gone with the bundle
+            }
+        }
         Deadman d = deadman;
         if (d != null) {
             BundleContext bc = context;

@@ -61,6 +61,7 @@ public final class ConfigPolicy {
                 "follow_timeout_ms", null, "rewind_failure", null, "nofailover", null, "priority", null,
                 "synchronous_mode", null, "synchronous_node_count", null, "history_limit", null));
         k.put("zgres.metadata.zone", keys("zone", null, "zone_file", FILE));
+        k.put("zgres.metrics", keys("address", EXPOSURE, "port", EXPOSURE));
         k.put("zgres.sync", keys("debounce_ms", null, "resync_interval_s", null, "max_backoff_ms", null));
         k.put("zgres.plugin.apply", keys("path", FILE, "executables", PROGRAM, "timeout_ms", null));
         k.put("zgres.plugin.haproxy", keys(

@@ -83,6 +83,7 @@ public final class Promoter {
         LOG.warn("[{}] promoted in {} ms (after {} ms of checks): timeline {}, LSN {} (received {})", name,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), TimeUnit.NANOSECONDS.toMillis(t0 - entered),
                 st.timeline(), st.writeLsn(), before);
+        onPromoted.run();
         checkpointInBackground();
         bumpTimeline(st.timeline());
         history(st.timeline(), before, what.oldMaster(), what.cause());
@@ -160,6 +161,13 @@ public final class Promoter {
     }
 
     /** How many entries {@code /history/{group}} keeps (the live {@code history_limit}). */
+    private volatile Runnable onPromoted = () -> { };
+
+    /** Called after each promotion (metrics). */
+    public void onPromoted(Runnable r) {
+        onPromoted = r;
+    }
+
     public void historyLimit(java.util.function.IntSupplier limit) {
         this.historyLimit = limit;
     }

@@ -32,10 +32,10 @@ import zgres.zookeeper.Coordination;
  * {@link SyncPlugin} service (a dynamic whiteboard: plugin bundles come and go while it runs). Its account of the
  * plugins is the {@link SyncStatus} service ({@code zgres:sync}).
  */
-@Component(service = SyncStatus.class, immediate = true, configurationPid = SyncDaemon.PID,
+@Component(service = {SyncStatus.class, zgres.api.metrics.MetricSource.class}, immediate = true, configurationPid = SyncDaemon.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = SyncDaemon.Config.class)
-public class SyncDaemon implements SyncStatus {
+public class SyncDaemon implements SyncStatus, zgres.api.metrics.MetricSource {
     public static final String PID = "zgres.sync";
     private static final Logger LOG = LoggerFactory.getLogger(SyncDaemon.class);
 
@@ -120,5 +120,20 @@ public class SyncDaemon implements SyncStatus {
     @Override
     public void resync() {
         engine.resync();
+    }
+
+    /** Per plugin: snapshots applied, failures, when it last applied one, and which. */
+    @Override
+    public void collect(zgres.api.metrics.MetricWriter out) {
+        for (SyncStatus.Plugin p : plugins()) {
+            out.counter("zgres_sync_applied_total", "Snapshots a sync plugin applied", p.applied(), "plugin", p.name());
+            out.counter("zgres_sync_failures_total", "Failed deliveries to a sync plugin (each retried)",
+                    p.failures(), "plugin", p.name());
+            out.gauge("zgres_sync_last_success_timestamp_seconds", "When a sync plugin last applied a snapshot "
+                    + "(Unix time; 0: never)", p.appliedAt() == null ? 0 : p.appliedAt().toEpochMilli() / 1000.0,
+                    "plugin", p.name());
+            out.gauge("zgres_sync_applied_sequence", "Sequence of the last snapshot a sync plugin applied (-1: none)",
+                    p.appliedSequence(), "plugin", p.name());
+        }
     }
 }

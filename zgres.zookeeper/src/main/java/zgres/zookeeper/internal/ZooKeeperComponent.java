@@ -29,7 +29,7 @@ import zgres.zookeeper.ZkPaths;
  */
 @Component(configurationPid = ZooKeeperComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = ZooKeeperComponent.Config.class)
-public class ZooKeeperComponent implements Coordination {
+public class ZooKeeperComponent implements Coordination, zgres.api.metrics.MetricSource {
     public static final String PID = "zgres.zookeeper";
     private static final Logger LOG = LoggerFactory.getLogger(ZooKeeperComponent.class);
 
@@ -208,6 +208,15 @@ public class ZooKeeperComponent implements Coordination {
     @Override
     public CuratorFramework client() {
         return client;
+    }
+
+    /** The runtime's shared connection (readers, shell, sync daemon); each deadman reports its own. */
+    @Override
+    public void collect(zgres.api.metrics.MetricWriter out) {
+        out.gauge("zgres_zookeeper_shared_connected", "1 while the runtime's shared ZooKeeper client is connected",
+                client.getZookeeperClient().isConnected() ? 1 : 0);
+        out.gauge("zgres_zookeeper_tick_seconds", "The ensemble's tick time as learned (0: not yet)",
+                tick.get() / 1000.0);
     }
 
     @Override

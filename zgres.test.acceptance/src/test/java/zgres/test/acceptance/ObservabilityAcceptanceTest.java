@@ -21,11 +21,12 @@ import zgres.testkit.Profile;
 import zgres.testkit.Routing;
 
 /**
- * The deadmen's HTTP health checks drive a real HAProxy with no sync daemon at all ({@code option httpchk GET
- * /master}, as Patroni users run it): it sends clients to the master, and to the new one after the master's node is
- * killed. The checks answer on each node as the cluster says.
+ * What operators and load balancers read from the nodes, checked against the cluster: the deadmen's HTTP health
+ * checks drive a real HAProxy with no sync daemon at all ({@code option httpchk GET /master}, as Patroni users run
+ * it): it sends clients to the master, and to the new one after the master's node is killed; each runtime's
+ * {@code /metrics} says who holds the lock, the roles, the timeline and the promotion.
  */
-class HealthCheckAcceptanceTest {
+class ObservabilityAcceptanceTest {
     static final Profile TEST = Profile.ACCEPTANCE;
     final HttpClient http = HttpClient.newHttpClient();
 
@@ -48,14 +49,33 @@ class HealthCheckAcceptanceTest {
         }
     }
 
+    String metrics(int port) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                .timeout(java.time.Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain; version=0.0.4");
+        return r.body();
+    }
+
+    /** @return the value of the sample {@code name{...}} whose labels include each of {@code labels}, else NaN */
+    static double sample(String scrape, String name, String... labels) {
+        return scrape.lines().filter(l -> l.startsWith(name + "{") && java.util.Arrays.stream(labels)
+                .allMatch(x -> l.substring(0, l.indexOf('}') + 1).contains(x))).map(l -> Double.parseDouble(
+                        l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(Double.NaN);
+    }
+
     @Test
-    void haproxyWithHttpchkFollowsTheMasterThroughAFailoverWithoutTheSyncDaemon() throws Exception {
+    void healthChecksDriveHaproxyAndMetricsTellTheTruthThroughAFailover() throws Exception {
         try (Group g = new Group("health", 3, TEST, 1, Map.of())) {
             Map<NodeProcess, Integer> httpPorts = new HashMap<>();
+            Map<NodeProcess, Integer> metricsPorts = new HashMap<>();
             for (NodeProcess n : g.nodes()) {
                 int p = Group.freePort();
                 n.set("http_port", p);
                 httpPorts.put(n, p);
+                int mp = Group.freePort();
+                n.config("zgres.metrics").put("port", mp);
+                metricsPorts.put(n, mp);
             }
             g.start();
             g.awaitHealthy(3, 180_000);
@@ -65,6 +85,20 @@ class HealthCheckAcceptanceTest {
                 assertThat(status(p, "/master")).as(n + " /master").isEqualTo(n == m ? 200 : 503);
                 assertThat(status(p, "/replica")).as(n + " /replica").isEqualTo(n == m ? 503 : 200);
                 assertThat(status(p, "/health")).as(n + " /health").isEqualTo(200);
+            }
+            for (NodeProcess n : g.nodes()) {
+                String scrape = metrics(metricsPorts.get(n));
+                String node = "node=\"" + g.id(n) + "\"";
+                assertThat(sample(scrape, "zgres_lock_held", node)).as(n + " lock held").isEqualTo(n == m ? 1 : 0);
+                assertThat(sample(scrape, "zgres_role", node, "role=\"" + (n == m ? "master" : "replica") + "\""))
+                        .as(n + " role").isEqualTo(1);
+                assertThat(sample(scrape, "zgres_timeline", node)).isEqualTo(g.state().state(g.id(n)).orElseThrow()
+                        .timeline());
+                assertThat(sample(scrape, "zgres_zookeeper_connected", node)).isEqualTo(1);
+                if (n == m) {
+                    assertThat(sample(scrape, "zgres_lease_remaining_seconds", node)).isPositive();
+                    assertThat(scrape).as("the master lists its standbys").contains("zgres_standby_streaming{");
+                }
             }
             Path dir = Files.createTempDirectory("zgres-httpchk-");
             int listen = Group.freePort();
@@ -117,6 +151,16 @@ class HealthCheckAcceptanceTest {
                 System.out.printf("{\"episode\":\"httpchk\",\"kill_to_haproxy_on_new_master_s\":%.3f,"
                         + "\"lock_to_haproxy_on_new_master_ms\":%.1f}%n", (landed - t0) / 1e9, (landed - lockAt) / 1e6);
                 assertThat(status(httpPorts.get(n), "/master")).isEqualTo(200);
+                String after = metrics(metricsPorts.get(n));
+                String node = "node=\"" + g.id(n) + "\"";
+                assertThat(sample(after, "zgres_lock_held", node)).isEqualTo(1);
+                assertThat(sample(after, "zgres_promotions_total", node)).as("the new master's promotions")
+                        .isEqualTo(1);
+                assertThat(sample(after, "zgres_decisions_total", node, "action=\"promote\"")).isGreaterThanOrEqualTo(1);
+                assertThat(sample(after, "zgres_timeline", node)).isEqualTo(2);
+                System.out.println("--- /metrics of the new master (trimmed)\n" + after.lines().filter(l -> l
+                        .contains(g.id(n).toString()) && !l.startsWith("zgres_role")).limit(25).collect(
+                                java.util.stream.Collectors.joining("\n")));
             } finally {
                 haproxy.destroy();
                 haproxy.waitFor(5, TimeUnit.SECONDS);
