@@ -55,6 +55,7 @@ public final class Bench {
             case "stability" -> stability(Double.parseDouble(opts.getOrDefault("minutes", "10")), profile,
                     Integer.parseInt(opts.getOrDefault("zk-servers", "3")));
             case "ctl" -> CtlBench.run(Integer.parseInt(opts.getOrDefault("runs", "10")));
+            case "startup" -> StartupBench.run(Integer.parseInt(opts.getOrDefault("runs", "5")));
             case "config" -> ConfigBench.run(Integer.parseInt(opts.getOrDefault("changes", "100")),
                     Integer.parseInt(opts.getOrDefault("updates", "20")));
             default -> {
@@ -72,7 +73,8 @@ public final class Bench {
                 + "       ./zgres bench routing [--runs 20] [--warmup 1] [--profile fast]\n"
                 + "       ./zgres bench stability [--minutes N] [--profile default|fast]\n"
                 + "       ./zgres bench config [--changes 100] [--updates 20]\n"
-                + "       ./zgres bench ctl [--runs 10]");
+                + "       ./zgres bench ctl [--runs 10]\n"
+                + "       ./zgres bench startup [--runs 5]");
         System.exit(2);
     }
 

@@ -270,6 +270,31 @@ public final class Deadman implements Closeable {
 
     // ------------------------------------------------------------------ the loop
 
+    private String lastCycleFault = "";
+
+    /**
+     * Without ZooKeeper a cycle's write fails: an expected fault, one WARN line per kind of failure (the connection
+     * listener already said what happens next); anything else is unexpected and gets its stack trace.
+     */
+    private void cycleFailed(Exception e) {
+        Throwable t = e;
+        while (t.getCause() != null && !(t instanceof org.apache.zookeeper.KeeperException)) {
+            t = t.getCause();
+        }
+        if (t instanceof org.apache.zookeeper.KeeperException.ConnectionLossException
+                || t instanceof org.apache.zookeeper.KeeperException.SessionExpiredException
+                || t instanceof org.apache.zookeeper.KeeperException.OperationTimeoutException) {
+            String kind = t.getClass().getSimpleName();
+            if (!kind.equals(lastCycleFault)) {
+                lastCycleFault = kind;
+                LOG.warn("[{}] a cycle could not reach ZooKeeper ({}): trying again every cycle", name, kind);
+            }
+        } else {
+            LOG.error("[{}] cycle failed: {}", name, e.toString(), e);
+        }
+        transientProblems.add("deadman error: " + e.getMessage());
+    }
+
     private void run() {
         while (state.get() == State.STARTED) {
             long wait = live.loopWaitMs();
@@ -278,8 +303,7 @@ public final class Deadman implements Closeable {
             } catch (InterruptedException e) {
                 break;
             } catch (Exception e) {
-                LOG.error("[{}] cycle failed: {}", name, e.toString(), e);
-                transientProblems.add("deadman error: " + e.getMessage());
+                cycleFailed(e);
             }
             try {
                 if (wait > 0) {
@@ -310,6 +334,9 @@ public final class Deadman implements Closeable {
     /** One observe-decide-act cycle; returns how long to sleep (0: decide again at once). */
     long cycle() throws Exception {
         lastCycleAt = System.nanoTime();
+        if (connected) {
+            lastCycleFault = "";
+        }
         Observation o = observe();
         Decision d = new Decider(live.policy()).decide(o);
         if (!stoppingToo.isEmpty() && (d.action() == Action.TAKE_LOCK || d.action() == Action.PROMOTE)

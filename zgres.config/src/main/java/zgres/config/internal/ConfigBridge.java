@@ -45,9 +45,10 @@ import zgres.zookeeper.Znodes;
  * precedence rule of {@link ConfigWriter}: a key of the local file always wins. A value the owning bundle's metatype
  * rejects is not applied: the component keeps its last good configuration.
  */
-@Component(immediate = true, configurationPid = ConfigBridge.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Component(service = zgres.api.metrics.MetricSource.class, immediate = true, configurationPid = ConfigBridge.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = ConfigBridge.Config.class)
-public class ConfigBridge {
+public class ConfigBridge implements zgres.api.metrics.MetricSource {
     public static final String PID = "zgres.config";
     private static final Logger LOG = LoggerFactory.getLogger(ConfigBridge.class);
 
@@ -138,6 +139,21 @@ public class ConfigBridge {
             cache.close();
         }
         executor.shutdownNow();
+    }
+
+    /**
+     * The configuration this runtime runs with: how many changes it applied, and its version as the time of the
+     * newest {@code /config} write it has (what to compare across runtimes after a change).
+     */
+    @Override
+    public void collect(zgres.api.metrics.MetricWriter out) {
+        out.counter("zgres_config_changes_applied_total", "Configurations created, updated or deleted from /config",
+                writer.applied());
+        List<ConfigLayers.Entry> entries = entries();
+        out.gauge("zgres_config_znodes", "/config znodes this runtime reads", entries.size());
+        out.gauge("zgres_config_version_timestamp_seconds", "Time of the newest /config write this runtime has "
+                + "(Unix time; 0: none)", entries.stream().mapToLong(ConfigLayers.Entry::mtime).max().orElse(0)
+                        / 1000.0);
     }
 
     /** @return how many times a configuration was created, updated or deleted (tests) */

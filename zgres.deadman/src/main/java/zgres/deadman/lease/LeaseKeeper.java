@@ -377,7 +377,7 @@ public final class LeaseKeeper implements Closeable {
     public void lost(String reason) {
         Lease held = lease.getAndSet(null);
         if (held != null) {
-            LOG.error("[{}] lost the master lock: {}; fencing PostgreSQL now", name, reason);
+            LOG.warn("[{}] lost the master lock: {}; fencing PostgreSQL now", name, reason);
             deadMansSwitch.fence("lost the lock: " + reason);
         }
         onChange.run();

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.api.ACLProvider;
-import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.curator.retry.BoundedExponentialBackoffRetry;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -294,7 +294,8 @@ public class ZooKeeperComponent implements Coordination, zgres.api.metrics.Metri
                 .connectString(connectString)
                 .sessionTimeoutMs(sessionTimeoutMs)
                 .connectionTimeoutMs(Math.min(connectionTimeoutMs, sessionTimeoutMs))
-                .retryPolicy(new ExponentialBackoffRetry(50, 4, 500))
+                // (bounded: the plain one warns each time a sleep reaches its cap, every retry of an outage)
+                .retryPolicy(new BoundedExponentialBackoffRetry(50, 500, 4))
                 // keep the configured connect string: ensemble tracking would replace it with the servers' own
                 // addresses (from /zookeeper/config), bypassing proxies, NAT and the operator's choice
                 .ensembleTracker(false)
