@@ -145,7 +145,7 @@ final class ActionRunner {
                     tookLock = d.situation();
                     return true;
                 }
-                LOG.info("[{}] another node took the lock first", name);
+                LOG.info("[{}] did not take the lock (another node took it first, or see the line above)", name);
             }
             case PROMOTE -> promote(o, d);
             case HANDOVER -> switchovers.handOver(o.group().switchover().orElseThrow(), d.target().orElseThrow(),

@@ -282,16 +282,9 @@ public class DeadmanComponent implements ConfigScope {
             d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), r, pg,
                     () -> bundles(bc), () -> vetoes, () -> metadata);
             scopes = Set.of(s.id().group(), s.id().toString());
-            // the runtime learns the tick in the background at start (milliseconds): give it a moment before the
-            // first lease; until it is known the margin is the classic max(100 ms, T/10)
-            for (int i = 0; i < 40 && zk.tickTimeMs() == 0; i++) {
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
+            // the first question starts the runtime's tick probe (in the background, milliseconds); the lock waits
+            // for its answer (LeaseKeeper), nothing else does
+            zk.tickTimeMs();
             d.tickSource(zk::tickTimeMs);
             d.start();
             deadman = d;

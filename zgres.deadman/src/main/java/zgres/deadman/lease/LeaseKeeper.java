@@ -100,6 +100,10 @@ public final class LeaseKeeper implements Closeable {
     private final AtomicReference<Lease> lease = new AtomicReference<>();
     private final Thread renewals;
     private final LeasePremise premise;
+    /** how long after start the lock waits for the tick; then the classic margin max(100 ms, T/10) applies */
+    static final long TICK_WAIT_MS = 2000;
+    private final long createdAt = System.nanoTime();
+    private volatile boolean saidTickWait;
     private volatile String reportedPremise = "";
     /** the creating transaction of our lock once the cache has shown it (its absence then means it was deleted) */
     private volatile long seenInCache;
@@ -263,6 +267,15 @@ public final class LeaseKeeper implements Closeable {
      */
     public boolean tryTake(Optional<MasterLock> foreign, boolean serverChecked) throws Exception {
         if (premiseProblem().isPresent()) {
+            return false;
+        }
+        if (!premise.tickKnown() && System.nanoTime() - createdAt < TimeUnit.MILLISECONDS.toNanos(TICK_WAIT_MS)) {
+            // the first lease's margin covers the ensemble's tick once it is known: give the probe a moment
+            if (!saidTickWait) {
+                saidTickWait = true;
+                LOG.info("[{}] not taking the lock before ZooKeeper's tick time is known (at most {} ms after start)",
+                        name, TICK_WAIT_MS);
+            }
             return false;
         }
         // a lock is recognised by the session publishing its node's /state: never take it before ours is published

@@ -25,6 +25,11 @@ final class LeasePremise {
         this.tickMs = source;
     }
 
+    /** @return true once the ensemble's tick is known */
+    boolean tickKnown() {
+        return tickMs.getAsInt() > 0;
+    }
+
     /** @return the margin for a session timeout T: the configured one, or max(100 ms, T/10, tick/2 + polling) */
     long marginMs(long sessionTimeoutMs) {
         if (configuredMarginMs > 0) {
