@@ -32,25 +32,60 @@ final class CtlBench {
             g.awaitHealthy(3, 180_000);
             // warm up: the plain client's first run after a build writes its class-data archive
             script(g, "list");
-            for (String load : List.of("idle", "busy")) {
-                Workload w = null;
-                if (load.equals("busy")) {
-                    w = new Workload(g.nodes());
-                    w.start();
-                }
-                try {
-                    for (Map.Entry<String, Ctl> c : clients.entrySet()) {
-                        measure(g, c.getKey(), c.getValue(), load, runs, "list");
-                        measure(g, c.getKey(), c.getValue(), load, runs, "switchover");
+            try (zgres.testkit.RuntimeProcess console = console(g)) {
+                for (String load : List.of("idle", "busy")) {
+                    Workload w = null;
+                    if (load.equals("busy")) {
+                        w = new Workload(g.nodes());
+                        w.start();
                     }
-                } finally {
-                    if (w != null) {
-                        w.close();
+                    try {
+                        for (Map.Entry<String, Ctl> c : clients.entrySet()) {
+                            measure(g, c.getKey(), c.getValue(), load, runs, "list");
+                            measure(g, c.getKey(), c.getValue(), load, runs, "switchover");
+                        }
+                        measure(g, "console", (gr, words) -> {
+                            String out = console.console("zgres:" + String.join(" ", words), 60_000);
+                            return new Group.CtlResult(out.contains("Exception") ? 1 : 0, out);
+                        }, load, runs, "list");
+                    } finally {
+                        if (w != null) {
+                            w.close();
+                        }
                     }
                 }
             }
         }
         return 0;
+    }
+
+    /**
+     * A runtime with its console, as an operator keeps one open: its own {@code zgres:list} is the time of the
+     * command alone (no JVM, no connection; the console is polled every 20 ms).
+     */
+    static zgres.testkit.RuntimeProcess console(Group g) throws Exception {
+        String user = zgres.testkit.OsUser.runtimeUser();
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("zgres-console-");
+        zgres.testkit.OsUser.own(dir, user);
+        Map<String, Object> zk = new java.util.LinkedHashMap<>(g.zookeeperConfig(zgres.testkit.Identities.Role.OPERATOR,
+                g.zookeeper().connectString(), user));
+        zk.put("root", "/zgres");
+        zgres.testkit.RuntimeProcess r = new zgres.testkit.RuntimeProcess("console", dir,
+                zgres.testkit.RuntimeProcess.jar(), Map.of("zgres.zookeeper", zk, "zgres.config", Map.of("enabled",
+                        false)), List.of("-Xmx128m"), true, user);
+        r.start();
+        long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < until) {
+            try {
+                if (r.console("zgres:list", 5000).contains("Group")) {
+                    return r;
+                }
+            } catch (IllegalStateException e) {
+                // not up yet
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("the console runtime did not list the group; see " + r.log());
     }
 
     /** {@code ./zgres ctl --zk ... --credentials ... WORDS}: the script users run (its class-data archive included). */
