@@ -66,6 +66,22 @@ public final class Bench {
         System.exit(code);
     }
 
+    /** @return seconds from the fault to the "promoted in" line of {@code n}'s log written since {@code from}, NaN */
+    static double promotedS(NodeProcess n, long from, long faultWall) {
+        try (var in = java.nio.file.Files.newInputStream(n.log())) {
+            in.skipNBytes(Math.min(from, java.nio.file.Files.size(n.log())));
+            long t = StartupBench.firstTime(new String(in.readAllBytes()), "promoted in");
+            if (t < 0) {
+                return Double.NaN;
+            }
+            long midnight = java.time.LocalDate.now().atStartOfDay(java.time.ZoneId.systemDefault()).toInstant()
+                    .toEpochMilli();
+            return (midnight + t - faultWall) / 1000.0;
+        } catch (java.io.IOException e) {
+            return Double.NaN;
+        }
+    }
+
     static void usage() {
         System.err.println("usage: ./zgres bench failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|"
                 + "zk-partition|switchover [--runs N] [--profile default|fast] [--sync off|on|strict] [--zk-security "
@@ -122,6 +138,8 @@ public final class Bench {
         }
         List<Double> unavailable = new ArrayList<>();
         List<Double> leader = new ArrayList<>();
+        List<Double> gones = new ArrayList<>();
+        List<Double> promotions = new ArrayList<>();
         int maxWritable = 0;
         int lostTotal = 0;
         try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync), security)) {
@@ -142,6 +160,11 @@ public final class Bench {
                     w.awaitAckAfter(System.nanoTime(), 30_000);
                     Thread.sleep(2000);
                     long oldPid = m.postmasterPid().orElse(-1L);
+                    Map<NodeProcess, Long> logFrom = new HashMap<>();
+                    for (NodeProcess n : g.nodes()) {
+                        logFrom.put(n, java.nio.file.Files.exists(n.log()) ? java.nio.file.Files.size(n.log()) : 0L);
+                    }
+                    long faultWall = System.currentTimeMillis();
                     long faultAt = System.nanoTime();
                     inject(g, m, fault, profile);
                     NodeProcess finalMaster = fault.equals("pg-kill")
@@ -159,6 +182,20 @@ public final class Bench {
                     o.put("run", run);
                     o.put("unavailable_s", round(r.unavailableS()));
                     o.put("leader_change_s", round(lc));
+                    // the breakdown: the old lock seen gone (session expiry, or released), the new lock, the
+                    // promotion as the new master logged it, the first acknowledged write
+                    double gone = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && c.holder().isEmpty())
+                            .findFirst().map(c -> (c.atNanos() - faultAt) / 1e9).orElse(Double.NaN);
+                    o.put("lock_gone_s", round(gone));
+                    double promoted = promotedS(finalMaster, logFrom.getOrDefault(finalMaster, 0L), faultWall);
+                    o.put("promoted_s", round(promoted));
+                    if (!Double.isNaN(gone)) {
+                        gones.add(gone);
+                    }
+                    if (!Double.isNaN(promoted)) {
+                        promotions.add(promoted);
+                    }
+                    o.put("overhead_s", round(r.unavailableS() - profile.sessionTimeoutMs() / 1000.0));
                     o.put("max_write_gap_s", round(r.maxWriteGapS()));
                     o.put("lost_acked_writes", r.lost());
                     o.put("max_writable_masters", r.maxWritable());
@@ -183,6 +220,9 @@ public final class Bench {
         s.put("median_unavailable_s", round(median(unavailable)));
         s.put("max_unavailable_s", round(unavailable.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
         s.put("median_leader_change_s", round(median(leader)));
+        s.put("median_lock_gone_s", round(median(gones)));
+        s.put("median_promoted_s", round(median(promotions)));
+        s.put("median_overhead_s", round(median(unavailable) - profile.sessionTimeoutMs() / 1000.0));
         s.put("lost_acked_writes", lostTotal);
         s.put("max_writable_masters", maxWritable);
         System.out.println(s);

@@ -118,7 +118,7 @@ public class DeadmanComponent implements ConfigScope {
 
         @AttributeDefinition(description = "How long the lock must be free before the best candidate takes it, ms",
                 min = "0")
-        int election__delay__ms() default 300;
+        int election__delay__ms() default 150;
 
         @AttributeDefinition(description = "When the best candidate has not taken the lock after this, the next "
                 + "may, ms", min = "1")

@@ -9,7 +9,7 @@ import java.util.Map;
  */
 public record Profile(String name, int sessionTimeoutMs, int loopWaitMs, int stateIntervalMs, int electionDelayMs,
         int electionTimeoutMs) {
-    public static final Profile DEFAULT = new Profile("default", 6000, 1000, 2000, 300, 3000);
+    public static final Profile DEFAULT = new Profile("default", 6000, 1000, 2000, 150, 3000);
     public static final Profile FAST = new Profile("fast", 1500, 200, 250, 50, 1000);
     /** The acceptance tests' timings: a 3 s session keeps the suite short; the benchmarks measure the real profiles. */
     public static final Profile ACCEPTANCE = new Profile("test", 3000, 300, 300, 200, 1500);
