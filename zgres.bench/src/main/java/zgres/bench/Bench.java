@@ -66,6 +66,11 @@ public final class Bench {
         System.exit(code);
     }
 
+    /** @return true for the faults whose failover waits for the old master's session to expire (T) */
+    static boolean waitsForExpiry(String fault) {
+        return List.of("node-kill", "deadman-kill", "freeze", "zk-partition").contains(fault);
+    }
+
     /** @return seconds from the fault to the "promoted in" line of {@code n}'s log written since {@code from}, NaN */
     static double promotedS(NodeProcess n, long from, long faultWall) {
         try (var in = java.nio.file.Files.newInputStream(n.log())) {
@@ -139,6 +144,7 @@ public final class Bench {
         List<Double> unavailable = new ArrayList<>();
         List<Double> leader = new ArrayList<>();
         List<Double> gones = new ArrayList<>();
+        List<Double> gaps = new ArrayList<>();
         List<Double> promotions = new ArrayList<>();
         int maxWritable = 0;
         int lostTotal = 0;
@@ -192,10 +198,13 @@ public final class Bench {
                     if (!Double.isNaN(gone)) {
                         gones.add(gone);
                     }
+                    gaps.add(r.maxWriteGapS());
                     if (!Double.isNaN(promoted)) {
                         promotions.add(promoted);
                     }
-                    o.put("overhead_s", round(r.unavailableS() - profile.sessionTimeoutMs() / 1000.0));
+                    if (waitsForExpiry(fault)) {
+                        o.put("overhead_s", round(r.unavailableS() - profile.sessionTimeoutMs() / 1000.0));
+                    }
                     o.put("max_write_gap_s", round(r.maxWriteGapS()));
                     o.put("lost_acked_writes", r.lost());
                     o.put("max_writable_masters", r.maxWritable());
@@ -222,7 +231,10 @@ public final class Bench {
         s.put("median_leader_change_s", round(median(leader)));
         s.put("median_lock_gone_s", round(median(gones)));
         s.put("median_promoted_s", round(median(promotions)));
-        s.put("median_overhead_s", round(median(unavailable) - profile.sessionTimeoutMs() / 1000.0));
+        s.put("median_write_gap_s", round(median(gaps)));
+        if (waitsForExpiry(fault)) {
+            s.put("median_overhead_s", round(median(unavailable) - profile.sessionTimeoutMs() / 1000.0));
+        }
         s.put("lost_acked_writes", lostTotal);
         s.put("max_writable_masters", maxWritable);
         System.out.println(s);
