@@ -419,8 +419,13 @@ public final class Deadman implements Closeable {
         }
         NodeState ns = StateView.state(o, facts, plugged.problems(), metadata, plugins.get(),
                 live.policy().promotion());
+        // positions go out at once while the lock is free (the election wants them), and from a master whose
+        // published position a replica has already passed (a listing would show the master behind its replicas)
+        Lsn publishedBest = publisher.published().map(NodeState::bestLsn).orElse(Lsn.ZERO);
+        boolean masterBehindPeers = o.lock() == LockOwner.MINE && o.group().states().values().stream()
+                .anyMatch(x -> !x.id().equals(me) && x.bestLsn().isAfter(publishedBest));
         publisher.publish(ns, StateView.conn(ns, settings.dbname()), live.stateIntervalMs(),
-                o.lock() == LockOwner.NONE);
+                o.lock() == LockOwner.NONE || masterBehindPeers);
         NodePhase p = phase.get();
         if (!o.local().running() && !p.busy() && p != NodePhase.FENCED && p != NodePhase.REFUSED) {
             phase.compareAndSet(p, NodePhase.STOPPED);
