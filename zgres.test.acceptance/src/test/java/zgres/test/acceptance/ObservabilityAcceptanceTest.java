@@ -40,6 +40,15 @@ class ObservabilityAcceptanceTest {
         }
     }
 
+    String body(int port, String path) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(java.time.Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
     /** @return the port of the server a new connection through HAProxy lands on, -1 when none answers */
     static int landsOn(int port) {
         try (java.sql.Connection c = Routing.connect(port, "postgres")) {
@@ -80,10 +89,21 @@ class ObservabilityAcceptanceTest {
             g.start();
             g.awaitHealthy(3, 180_000);
             NodeProcess m = g.master().orElseThrow();
+            // a replica is published healthy a moment before it streams: wait for the group to settle
+            g.await("every replica streaming", 60_000, x -> x.states().values().stream().filter(st -> st.role()
+                    == zgres.api.Role.REPLICA).count() == 2 && x.states().values().stream().filter(st -> st.role()
+                            == zgres.api.Role.REPLICA).allMatch(st -> st.phase() == zgres.api.NodePhase.STREAMING));
             for (NodeProcess n : g.nodes()) {
                 int p = httpPorts.get(n);
                 assertThat(status(p, "/master")).as(n + " /master").isEqualTo(n == m ? 200 : 503);
-                assertThat(status(p, "/replica")).as(n + " /replica").isEqualTo(n == m ? 503 : 200);
+                // a replica fresh from its clone may still be more than maximum_lag_on_failover behind: not a
+                // replica to send reads to until it caught up
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (status(p, "/replica") != (n == m ? 503 : 200) && System.nanoTime() < until) {
+                    Thread.sleep(100);
+                }
+                assertThat(status(p, "/replica")).as(n + " /replica: " + body(p, "/status")).isEqualTo(n == m ? 503
+                        : 200);
                 assertThat(status(p, "/health")).as(n + " /health").isEqualTo(200);
             }
             for (NodeProcess n : g.nodes()) {
