@@ -26,6 +26,7 @@ import zgres.testkit.Workload;
  *   routing [--runs 20] [--warmup 1]
  *   stability [--minutes 10] [--profile fast]
  *   config [--changes 100] [--updates 20]
+ *   scale [--groups 100,300,1000] [--minutes 3] [--handover-ms 1000] [--failover-s 60] [--lsn-moving]
  * </pre>
  */
 public final class Bench {
@@ -54,6 +55,11 @@ public final class Bench {
                             "fast")));
             case "stability" -> stability(Double.parseDouble(opts.getOrDefault("minutes", "10")), profile,
                     Integer.parseInt(opts.getOrDefault("zk-servers", "3")));
+            case "scale" -> ScaleBench.run(java.util.Arrays.stream(opts.getOrDefault("groups", "100").split(","))
+                    .map(String::trim).map(Integer::parseInt).toList(), Double.parseDouble(opts.getOrDefault("minutes",
+                            "3")), profile, Long.parseLong(opts.getOrDefault("handover-ms", "1000")), Long.parseLong(opts
+                                    .getOrDefault("failover-s", "60")), Boolean.parseBoolean(opts.getOrDefault(
+                                            "lsn-moving", "false")));
             case "ctl" -> CtlBench.run(Integer.parseInt(opts.getOrDefault("runs", "10")));
             case "startup" -> StartupBench.run(Integer.parseInt(opts.getOrDefault("runs", "5")));
             case "config" -> ConfigBench.run(Integer.parseInt(opts.getOrDefault("changes", "100")),
@@ -94,6 +100,8 @@ public final class Bench {
                 + "       ./zgres bench routing [--runs 20] [--warmup 1] [--profile fast]\n"
                 + "       ./zgres bench stability [--minutes N] [--profile default|fast]\n"
                 + "       ./zgres bench config [--changes 100] [--updates 20]\n"
+                + "       ./zgres bench scale [--groups 100,300,1000] [--minutes 3] [--handover-ms 1000] "
+                + "[--failover-s 60] [--lsn-moving] [--profile default|fast]\n"
                 + "       ./zgres bench ctl [--runs 10]\n"
                 + "       ./zgres bench startup [--runs 5]");
         System.exit(2);

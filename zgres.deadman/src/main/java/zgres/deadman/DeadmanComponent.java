@@ -288,7 +288,11 @@ public class DeadmanComponent implements ConfigScope {
             d.tickSource(zk::tickTimeMs);
             d.start();
             deadman = d;
-            metricsRegistration = context.registerService(zgres.api.metrics.MetricSource.class, d.metrics(),
+            zgres.api.metrics.MetricSource nodeMetrics = d.metrics();
+            metricsRegistration = context.registerService(zgres.api.metrics.MetricSource.class, out -> {
+                nodeMetrics.collect(out);
+                r.collect(out);
+            },
                     new java.util.Hashtable<>(Map.of("zgres.node", s.id().toString())));
             LOCAL.put(s.id(), d);
             if (!cluster.isEmpty()) {

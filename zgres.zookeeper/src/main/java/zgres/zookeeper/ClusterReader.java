@@ -2,10 +2,7 @@ package zgres.zookeeper;
 
 import java.io.Closeable;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -14,64 +11,78 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
-import org.apache.curator.framework.recipes.cache.CuratorCacheStorage;
+import org.apache.curator.framework.recipes.cache.CuratorCacheBuilder;
 import org.apache.curator.framework.state.ConnectionStateListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import zgres.api.ClusterSnapshot;
+import zgres.zookeeper.internal.GroupIndex;
+import zgres.zookeeper.internal.GroupMembers;
 import zgres.zookeeper.internal.GroupSelection;
 import zgres.zookeeper.internal.SnapshotBuilder;
 
 /**
- * Turns the zgres tree into immutable {@link ClusterSnapshot}s, one per change: a {@link CuratorCache} per directory
- * a snapshot is made of ({@code /state}, {@code /conn}, {@code /lock}, {@code /static}, {@code /sync},
- * {@code /switchover}, {@code /pause}; not {@code /history} or {@code /config}, which grow or are read elsewhere). A
- * znode that cannot be read is logged once (per version) with its path and the reason, and ignored (see
- * {@link SnapshotBuilder}).
+ * Turns the zgres tree into immutable {@link ClusterSnapshot}s, one per change of what it reads: {@code /state},
+ * {@code /conn}, {@code /lock}, {@code /static}, {@code /sync}, {@code /switchover}, {@code /pause} (not
+ * {@code /history} or {@code /config}, which grow or are read elsewhere). A znode that cannot be read is logged once
+ * (per version) with its path and the reason, and ignored (see {@link SnapshotBuilder}).
  *
  * <p>
- * A {@link CuratorCache} reports a change only when a znode's version differs. A znode deleted and re-created while
+ * How it watches ({@link Watches}): a reader of every group (the sync daemon, the shell) keeps a {@link CuratorCache}
+ * per directory (one persistent recursive watch each); a reader of some groups (a deadman: the group it serves) caches
+ * each of its groups' znodes on its own and lists {@code /state} and {@code /conn} when their children change, so what
+ * other groups write never reaches it ({@link GroupMembers}). Either way the znodes are indexed by group
+ * ({@link GroupIndex}) and a change rebuilds only the groups it touched ({@link SnapshotBuilder#update}).
+ *
+ * <p>
+ * A {@link CuratorCache} reports a change only when a znode's version differs: a znode deleted and re-created while
  * we were disconnected (a lock taken over by another node) comes back with the same version 0 and the cache updates
- * its copy silently. So the reader also compares every cached znode's creating and modifying transaction ids with
- * those of the last snapshot: after each reconnection and every {@value #CHECK_MS} ms. A missed change is therefore
- * seen at most that long after the cache has it.
- *
- * <p>
- * A reader made for some groups (a deadman's: the group it serves) keeps only their znodes: the others are read as
- * they pass (a {@link CuratorCache} watches the whole directory) and dropped at once, so neither other groups nor junk
- * written under the root grow its memory, and their changes make no snapshot.
+ * its copy silently. The index compares creating and modifying transaction ids and the owner session of everything
+ * the caches store, so such a change is seen as the cache re-reads it; a check every {@value #CHECK_MS} ms (and after
+ * each reconnection) builds the snapshot when the index changed without an event.
  */
-public final class ClusterReader implements ClusterCache, Closeable {
+public final class ClusterReader implements ClusterCache, Closeable, zgres.api.metrics.MetricSource {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterReader.class);
 
     public enum State {
         LATENT, STARTED, CLOSED
     }
 
+    /** How a reader watches the tree. */
+    public enum Watches {
+        /** one recursive watch per directory: every change of every group reaches the reader (and is dropped) */
+        TREE,
+        /** a watch per znode of the reader's groups, and a children watch on {@code /state} and {@code /conn} */
+        GROUP
+    }
+
     private final String name;
+    private final ZkPaths paths;
+    private final Set<String> groups;
+    private final Watches watches;
     private final GroupSelection selection;
-    private final List<CuratorCache> caches = new ArrayList<>();
+    private final GroupIndex index;
+    private final List<CuratorCache> caches = new CopyOnWriteArrayList<>();
+    private final List<GroupMembers> members = new CopyOnWriteArrayList<>();
     private final SnapshotBuilder builder;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final AtomicReference<ClusterSnapshot> current = new AtomicReference<>(ClusterSnapshot.EMPTY);
     private final List<Consumer<ClusterSnapshot>> listeners = new CopyOnWriteArrayList<>();
-    /** caches that have not finished their first read */
-    private final AtomicInteger unread;
+    /** caches and listings that have not finished their first read */
+    private final AtomicInteger unread = new AtomicInteger();
     /** opened once the first snapshot of the whole tree is built */
     private final CountDownLatch initialized = new CountDownLatch(1);
     private final CuratorFramework client;
     private final ConnectionStateListener reconnect;
     private final ScheduledExecutorService checker;
-    /** path to the transaction ids of what the current snapshot was built from */
-    private volatile Map<String, Ids> built = Map.of();
+    private final LongAdder events = new LongAdder();
     private long sequence;
 
     static final long CHECK_MS = 500;
@@ -81,17 +92,24 @@ public final class ClusterReader implements ClusterCache, Closeable {
         this(client, paths, name, Set.of());
     }
 
-    /** A reader of the given groups only ({@code groups} empty: every group). */
+    /** A reader of the given groups only ({@code groups} empty: every group), watching only them. */
     public ClusterReader(CuratorFramework client, ZkPaths paths, String name, Set<String> groups) {
+        this(client, paths, name, groups, groups.isEmpty() ? Watches.TREE : Watches.GROUP);
+    }
+
+    /** A reader of the given groups, watching as told ({@link Watches#GROUP} needs some groups). */
+    public ClusterReader(CuratorFramework client, ZkPaths paths, String name, Set<String> groups, Watches watches) {
+        if (watches == Watches.GROUP && groups.isEmpty()) {
+            throw new IllegalArgumentException("watching by group needs the groups to watch");
+        }
         this.name = name;
         this.client = client;
+        this.paths = paths;
+        this.groups = Set.copyOf(groups);
+        this.watches = watches;
         this.selection = new GroupSelection(paths, groups);
+        this.index = new GroupIndex(paths, selection);
         this.builder = new SnapshotBuilder(paths, name);
-        for (String dir : paths.snapshotDirs()) {
-            caches.add(CuratorCache.builder(client, dir).withStorage(new SelectedStorage(selection))
-                    .withExceptionHandler(this::cacheFailed).build());
-        }
-        this.unread = new AtomicInteger(caches.size());
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "zgres-cache-check-" + name);
             t.setDaemon(true);
@@ -122,59 +140,89 @@ public final class ClusterReader implements ClusterCache, Closeable {
         if (!state.compareAndSet(State.LATENT, State.STARTED)) {
             throw new IllegalStateException("cannot start a " + state.get() + " reader");
         }
-        for (CuratorCache c : caches) {
-            c.listenable().addListener(CuratorCacheListener.builder()
-                    .forAll((type, oldData, data) -> {
-                        ChildData d = data != null ? data : oldData;
-                        if (unread.get() == 0 && d != null && selection.test(d.getPath())) {
-                            rebuild();
-                        }
-                    })
-                    .forInitialized(() -> {
-                        if (unread.decrementAndGet() == 0) {
-                            rebuild(); // before anyone waiting for the first snapshot is let go
-                            initialized.countDown();
-                        }
-                    })
-                    .build());
-            c.start();
+        unread.incrementAndGet(); // held until every first read is under way
+        if (watches == Watches.TREE) {
+            for (String dir : paths.snapshotDirs()) {
+                open(dir, false);
+            }
+        } else {
+            for (String g : groups) {
+                for (String p : List.of(paths.lock(g), paths.dbId(g), paths.timeline(g), paths.sync(g),
+                        paths.switchover(g), paths.pause(g))) {
+                    open(p, true);
+                }
+            }
+            for (String dir : List.of(paths.stateDir(), paths.connDir())) {
+                unread.incrementAndGet();
+                GroupMembers m = new GroupMembers(client, dir, groups, p -> open(p, true), this::closeCache,
+                        this::firstReadDone);
+                members.add(m);
+                m.start();
+            }
         }
+        firstReadDone();
         client.getConnectionStateListenable().addListener(reconnect);
         checker.scheduleWithFixedDelay(this::checkForMissedChanges, CHECK_MS, CHECK_MS, TimeUnit.MILLISECONDS);
     }
 
-    /** Rebuilds the snapshot if a cached znode changed without the cache reporting it (see the class comment). */
+    /** Opens and starts the cache of a directory (every child) or of one znode. */
+    private CuratorCache open(String path, boolean singleNode) {
+        CuratorCacheBuilder b = CuratorCache.builder(client, path).withStorage(index.storage())
+                .withExceptionHandler(this::cacheFailed);
+        if (singleNode) {
+            b = b.withOptions(CuratorCache.Options.SINGLE_NODE_CACHE);
+        }
+        CuratorCache c = b.build();
+        boolean counted = !initialized();
+        if (counted) {
+            unread.incrementAndGet();
+        }
+        c.listenable().addListener(CuratorCacheListener.builder()
+                .forAll((type, oldData, data) -> {
+                    events.increment();
+                    if (initialized()) {
+                        refresh();
+                    }
+                })
+                .forInitialized(() -> {
+                    if (counted) {
+                        firstReadDone();
+                    }
+                })
+                .build());
+        caches.add(c);
+        c.start();
+        return c;
+    }
+
+    private void closeCache(CuratorCache c) {
+        caches.remove(c);
+        c.close(); // clears its storage: the index forgets the znode, and the group is built again
+        if (initialized()) {
+            refresh();
+        }
+    }
+
+    private void firstReadDone() {
+        if (unread.decrementAndGet() == 0) {
+            rebuild(); // before anyone waiting for the first snapshot is let go
+            initialized.countDown();
+        }
+    }
+
+    /** Builds the next snapshot if some group changed (see the class comment). */
     void checkForMissedChanges() {
         if (state.get() != State.STARTED || !initialized()) {
             return;
         }
         try {
-            if (!fingerprint(cached()).equals(built)) {
-                LOG.debug("[{}] the cache changed without an event; rebuilding the snapshot", name);
-                rebuild();
+            if (index.changed()) {
+                LOG.debug("[{}] the cache changed without an event; building the snapshot", name);
+                refresh();
             }
         } catch (RuntimeException e) {
             LOG.error("[{}] checking the cache failed: {}", name, e.toString(), e);
         }
-    }
-
-    private List<ChildData> cached() {
-        List<ChildData> all = new ArrayList<>();
-        for (CuratorCache c : caches) {
-            c.stream().forEach(all::add);
-        }
-        return all;
-    }
-
-    private record Ids(long created, long modified) {
-    }
-
-    private static Map<String, Ids> fingerprint(List<ChildData> all) {
-        Map<String, Ids> f = new HashMap<>(all.size() * 2);
-        for (ChildData d : all) {
-            f.put(d.getPath(), d.getStat() == null ? new Ids(0, 0) : new Ids(d.getStat().getCzxid(), d.getStat().getMzxid()));
-        }
-        return f;
     }
 
     /**
@@ -207,14 +255,25 @@ public final class ClusterReader implements ClusterCache, Closeable {
         return current.get();
     }
 
-    /** Rebuilds the snapshot now from the caches and hands it to the listeners. */
+    /** The next snapshot, from the groups that changed, handed to the listeners; nothing when none did. */
+    private synchronized void refresh() {
+        if (state.get() == State.CLOSED || !index.changed()) {
+            return;
+        }
+        publish(builder.update(index.takeChanged(), ++sequence));
+    }
+
+    /** Builds the snapshot now (the groups that changed) and hands it to the listeners, even when nothing changed. */
     public synchronized ClusterSnapshot rebuild() {
         if (state.get() == State.CLOSED) {
             return current.get();
         }
-        List<ChildData> all = cached();
-        built = fingerprint(all);
-        ClusterSnapshot s = builder.build(all, ++sequence);
+        ClusterSnapshot s = builder.update(index.takeChanged(), ++sequence);
+        publish(s);
+        return s;
+    }
+
+    private void publish(ClusterSnapshot s) {
         current.set(s);
         for (Consumer<ClusterSnapshot> l : listeners) {
             try {
@@ -223,55 +282,39 @@ public final class ClusterReader implements ClusterCache, Closeable {
                 LOG.error("[{}] snapshot listener {} failed: {}", name, l, e.toString(), e);
             }
         }
-        return s;
     }
 
     /** @return how many znodes the reader holds (tests: what it keeps) */
     public int cachedZnodes() {
-        return caches.stream().mapToInt(c -> c.size()).sum();
+        return index.size();
     }
 
-    /**
-     * Curator's standard storage keeping only the selected znodes. A znode passed over is reported as new every time
-     * it changes (nothing of it was kept to compare): the reader's listener ignores those events.
-     */
-    private static final class SelectedStorage implements CuratorCacheStorage {
-        private final CuratorCacheStorage kept = CuratorCacheStorage.standard();
-        private final GroupSelection selection;
+    /** @return how the reader watches */
+    public Watches watches() {
+        return watches;
+    }
 
-        SelectedStorage(GroupSelection selection) {
-            this.selection = selection;
-        }
+    /** @return cache events this reader handled (each a watch notification or a read; those of other groups too) */
+    public long events() {
+        return events.sum();
+    }
 
-        @Override
-        public Optional<ChildData> put(ChildData data) {
-            return selection.test(data.getPath()) ? kept.put(data) : Optional.empty();
-        }
+    /** What this reader costs: cache events handled, znodes kept, snapshots built, listings (by reader name). */
+    @Override
+    public void collect(zgres.api.metrics.MetricWriter out) {
+        out.counter("zgres_zookeeper_cache_events_total", "Cache events a reader of the tree handled (watch "
+                + "notifications and reads, other groups' included)", events(), "reader", name);
+        out.gauge("zgres_zookeeper_cached_znodes", "Znodes a reader of the tree keeps", cachedZnodes(), "reader",
+                name);
+        out.counter("zgres_zookeeper_snapshots_total", "Snapshots a reader of the tree built", current.get()
+                .sequence(), "reader", name);
+        out.counter("zgres_zookeeper_listings_total", "Listings of /state and /conn by a reader watching its groups",
+                listings(), "reader", name);
+    }
 
-        @Override
-        public Optional<ChildData> remove(String path) {
-            return kept.remove(path);
-        }
-
-        @Override
-        public void clear() {
-            kept.clear();
-        }
-
-        @Override
-        public Optional<ChildData> get(String path) {
-            return kept.get(path);
-        }
-
-        @Override
-        public int size() {
-            return kept.size();
-        }
-
-        @Override
-        public Stream<ChildData> stream() {
-            return kept.stream();
-        }
+    /** @return how many times {@code /state} and {@code /conn} were listed ({@link Watches#GROUP}) */
+    public long listings() {
+        return members.stream().mapToLong(GroupMembers::listings).sum();
     }
 
     @Override
@@ -279,6 +322,7 @@ public final class ClusterReader implements ClusterCache, Closeable {
         if (state.getAndSet(State.CLOSED) != State.CLOSED) {
             client.getConnectionStateListenable().removeListener(reconnect);
             checker.shutdownNow();
+            members.forEach(GroupMembers::close);
             caches.forEach(CuratorCache::close);
         }
     }

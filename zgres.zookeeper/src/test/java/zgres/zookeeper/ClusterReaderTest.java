@@ -141,20 +141,26 @@ class ClusterReaderTest {
                 c.create().creatingParentsIfNeeded().forPath(p.lockDir() + "/j" + i + "/deeper", new byte[1000]);
             }
             try (ClusterReader all = new ClusterReader(c, p, "all");
-                    ClusterReader one = new ClusterReader(c, p, "one", java.util.Set.of("db"))) {
+                    ClusterReader one = new ClusterReader(c, p, "one", java.util.Set.of("db"));
+                    ClusterReader tree = new ClusterReader(c, p, "tree", java.util.Set.of("db"),
+                            ClusterReader.Watches.TREE)) {
                 all.start();
                 one.start();
+                tree.start();
+                assertThat(tree.awaitInitialized(10, TimeUnit.SECONDS)).isTrue();
                 assertThat(all.awaitInitialized(10, TimeUnit.SECONDS)).isTrue();
                 assertThat(one.awaitInitialized(10, TimeUnit.SECONDS)).isTrue();
                 assertThat(one.snapshot().groups()).containsOnlyKeys("db");
                 assertThat(one.snapshot().group("db").orElseThrow().dbId()).isEqualTo("7");
                 assertThat(one.snapshot().problems()).as("junk of no group is not even looked at").isEmpty();
                 assertThat(all.snapshot().groups()).containsKeys("db", "db-2", "other");
-                // the 4 directories that exist (state, static, sync, lock), our /state and our db-id
-                assertThat(one.cachedZnodes()).isEqualTo(6);
+                // our /state and our db-id
+                assertThat(one.cachedZnodes()).isEqualTo(2);
                 assertThat(all.cachedZnodes()).as("the all-groups reader keeps junk children (it reports them)")
                         .isGreaterThan(200);
                 long before = one.snapshot().sequence();
+                long eventsBefore = one.events();
+                long treeEventsBefore = tree.events();
                 for (int i = 0; i < 50; i++) {
                     c.setData().forPath(p.sync("other"), ("{\"v\":" + i + "}").getBytes());
                 }
@@ -163,6 +169,25 @@ class ClusterReaderTest {
                         () -> assertThat(one.snapshot().group("db").orElseThrow().dbId()).isEqualTo("9"));
                 assertThat(one.snapshot().sequence() - before).as("other groups' changes make no snapshot")
                         .isLessThanOrEqualTo(2);
+                assertThat(one.events() - eventsBefore).as("watching by group: other groups' writes never arrive")
+                        .isLessThanOrEqualTo(2);
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(tree.snapshot().group("db")
+                        .orElseThrow().dbId()).isEqualTo("9"));
+                assertThat(tree.events() - treeEventsBefore).as("one tree cache: every write arrives and is dropped")
+                        .isGreaterThanOrEqualTo(50);
+                assertThat(tree.snapshot().groups()).containsOnlyKeys("db");
+                assertThat(tree.cachedZnodes()).isEqualTo(2);
+                // a member of our group joins and leaves: the listing of /state finds it, its removal drops it
+                NodeId joining = NodeId.parse("db_10.0.0.3:5432");
+                c.create().withMode(CreateMode.EPHEMERAL).forPath(p.state(joining), Znodes.encode(new NodeState(
+                        joining, Role.REPLICA, NodePhase.STREAMING, "", List.of(), 1, Lsn.of(5), Lsn.of(5), Lsn.ZERO, 0,
+                        "9", Tags.NONE, false, Map.of(), Map.of(), Instant.now())));
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(one.snapshot().group("db")
+                        .orElseThrow().states()).containsKey(joining));
+                c.delete().forPath(p.state(joining));
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(one.snapshot().group("db")
+                        .orElseThrow().states()).doesNotContainKey(joining));
+                assertThat(one.cachedZnodes()).isEqualTo(2);
             }
         }
     }

@@ -14,8 +14,8 @@ import zgres.zookeeper.ClusterReader;
 import zgres.zookeeper.Coordination;
 
 /** The runtime's one {@link ClusterCache}: a {@link ClusterReader} on the shared client. */
-@Component(service = ClusterCache.class)
-public class SharedClusterCache implements ClusterCache {
+@Component(service = {ClusterCache.class, zgres.api.metrics.MetricSource.class})
+public class SharedClusterCache implements ClusterCache, zgres.api.metrics.MetricSource {
     private final ClusterReader reader;
 
     @Activate
@@ -27,6 +27,11 @@ public class SharedClusterCache implements ClusterCache {
     @Deactivate
     void deactivate() {
         reader.close();
+    }
+
+    @Override
+    public void collect(zgres.api.metrics.MetricWriter out) {
+        reader.collect(out);
     }
 
     @Override

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.zookeeper.data.Stat;
@@ -39,9 +38,6 @@ public final class SnapshotBuilder {
 
     private final zgres.zookeeper.ZkPaths paths;
     private final String name;
-    /** what was logged: each malformed znode once per version, each lock or identity finding once while it holds */
-    private final Set<String> reported = ConcurrentHashMap.newKeySet();
-    private final Map<String, Long> reportedVersions = new ConcurrentHashMap<>();
     /** a flood of bad znodes gets this many lines per snapshot, then one line with the count */
     static final int MAX_WARNINGS_PER_SNAPSHOT = 10;
 
@@ -139,12 +135,64 @@ public final class SnapshotBuilder {
         }
     }
 
-    public ClusterSnapshot build(List<ChildData> nodes, long seq) {
+    /** What one group's znodes made: its state (none when they make none) and what was wrong with them. */
+    private record Built(List<GroupState> groups, List<String> problems, Map<String, Long> malformed,
+            Set<String> resolved) {
+    }
+
+    /** by group ({@link GroupIndex#NO_GROUP}: children naming no group) */
+    private final Map<String, Built> built = new TreeMap<>();
+
+    /** A snapshot of exactly these znodes: every group is built again. */
+    public synchronized ClusterSnapshot build(List<ChildData> nodes, long seq) {
+        Map<String, List<ChildData>> byGroup = new HashMap<>();
+        for (ChildData d : nodes) {
+            String key = GroupIndex.keyOf(paths, d.getPath());
+            if (key != null) {
+                byGroup.computeIfAbsent(key, k -> new ArrayList<>()).add(d);
+            }
+        }
+        for (String key : built.keySet()) {
+            byGroup.putIfAbsent(key, List.of());
+        }
+        return update(byGroup, seq);
+    }
+
+    /**
+     * The next snapshot: the groups in {@code changed} are built again from their znodes (an empty list: the group is
+     * gone), every other group is taken from the previous snapshot as it was. What a change costs depends on the
+     * changed groups, not on how many there are.
+     */
+    public synchronized ClusterSnapshot update(Map<String, List<ChildData>> changed, long seq) {
+        int[] newlyMalformed = {0};
+        changed.forEach((key, nodes) -> {
+            Built before = built.remove(key);
+            if (!nodes.isEmpty()) {
+                built.put(key, buildGroup(nodes, before, newlyMalformed));
+            }
+        });
+        if (newlyMalformed[0] > MAX_WARNINGS_PER_SNAPSHOT) {
+            LOG.warn("[{}] ... and {} more malformed znodes ignored (zgres:list shows every problem)", name,
+                    newlyMalformed[0] - MAX_WARNINGS_PER_SNAPSHOT);
+        }
+        Map<String, GroupState> groups = new TreeMap<>();
+        List<String> problems = new ArrayList<>();
+        for (Built b : built.values()) {
+            b.groups().forEach(g -> groups.put(g.name(), g));
+            problems.addAll(b.problems());
+        }
+        return new ClusterSnapshot(seq, Instant.now(), new TreeMap<>(groups), problems);
+    }
+
+    /**
+     * One group from its znodes. What was logged for the group before is not logged again: a malformed znode once per
+     * version, a lock or identity finding once while it holds.
+     */
+    private Built buildGroup(List<ChildData> nodes, Built before, int[] newlyMalformed) {
         Map<String, GroupBuilder> groups = new TreeMap<>();
         List<String> problems = new ArrayList<>();
-        Set<String> malformed = new HashSet<>();
+        Map<String, Long> malformed = new HashMap<>();
         Set<String> resolvedNow = new HashSet<>();
-        int newlyMalformed = 0;
         for (ChildData d : nodes) {
             String rel = paths.relative(d.getPath());
             if (rel == null || rel.isEmpty()) {
@@ -167,34 +215,27 @@ public final class SnapshotBuilder {
                 String problem = d.getPath() + ": " + e.getMessage();
                 problems.add(problem);
                 long version = d.getStat() == null ? -1 : d.getStat().getMzxid();
-                malformed.add(d.getPath());
-                Long before = reportedVersions.put(d.getPath(), version);
-                if (before == null || before != version) {
-                    if (++newlyMalformed <= MAX_WARNINGS_PER_SNAPSHOT) {
+                malformed.put(d.getPath(), version);
+                Long was = before == null ? null : before.malformed().get(d.getPath());
+                if (was == null || was != version) {
+                    if (++newlyMalformed[0] <= MAX_WARNINGS_PER_SNAPSHOT) {
                         LOG.warn("[{}] ignoring malformed znode {}", name, problem);
                     }
                 }
             }
         }
-        Map<String, GroupState> built = new TreeMap<>();
+        List<GroupState> states = new ArrayList<>();
         groups.forEach((k, v) -> {
-            built.put(k, v.build());
+            states.add(v.build());
             for (String r : v.resolved) {
                 problems.add(r);
                 resolvedNow.add(r);
-                if (reported.add(r)) {
+                if (before == null || !before.resolved().contains(r)) {
                     LOG.warn("[{}] {}", name, r);
                 }
             }
         });
-        if (newlyMalformed > MAX_WARNINGS_PER_SNAPSHOT) {
-            LOG.warn("[{}] ... and {} more malformed znodes ignored (zgres:list shows every problem)", name,
-                    newlyMalformed - MAX_WARNINGS_PER_SNAPSHOT);
-        }
-        // remember only what is still there: memory stays bounded by the tree, whatever churns in it
-        reportedVersions.keySet().retainAll(malformed);
-        reported.retainAll(resolvedNow);
-        return new ClusterSnapshot(seq, Instant.now(), new TreeMap<>(built), problems);
+        return new Built(List.copyOf(states), List.copyOf(problems), malformed, resolvedNow);
     }
 
     private static void markUnreadable(Map<String, GroupBuilder> groups, String child) {
