@@ -11,7 +11,8 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.CreateMode;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import zgres.api.GroupState;
 import zgres.api.MasterLock;
@@ -25,15 +26,17 @@ import zgres.testkit.ZkEnsemble;
  */
 class ClusterReaderReconnectTest {
 
-    @Test
-    void lockReplacedWhileDisconnectedIsSeenAfterReconnecting() throws Exception {
+    /** Both ways of watching: one tree cache (the sync daemon's), watches of the group only (a deadman's). */
+    @ParameterizedTest
+    @EnumSource(ClusterReader.Watches.class)
+    void lockReplacedWhileDisconnectedIsSeenAfterReconnecting(ClusterReader.Watches watches) throws Exception {
         ZkPaths p = new ZkPaths("/zgres");
         try (ZkEnsemble zk = new ZkEnsemble(1, 100, false);
                 FaultProxy proxy = new FaultProxy("127.0.0.1", zk.clientPorts().get(0));
                 CuratorFramework reading = client(proxy.address(), 10_000);
                 CuratorFramework oldOwner = client(zk.connectString(), 3_000);
                 CuratorFramework newOwner = client(zk.connectString(), 3_000);
-                ClusterReader r = new ClusterReader(reading, p, "test")) {
+                ClusterReader r = new ClusterReader(reading, p, "test", java.util.Set.of("g"), watches)) {
             // a lock is a deadman's when its session publishes the node's /state
             publishState(oldOwner, p, "g_10.0.0.1:5432");
             publishState(newOwner, p, "g_10.0.0.2:5432");

@@ -7,6 +7,7 @@ import java.util.function.Consumer;
 
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.ComponentServiceObjects;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
@@ -53,24 +54,29 @@ public class SyncDaemon implements SyncStatus, zgres.api.metrics.MetricSource {
     }
 
     private final SyncEngine engine;
-    private final ClusterCache cache;
+    private final ComponentServiceObjects<ClusterCache> caches;
     private final Consumer<ClusterSnapshot> listener;
     private final Map<SyncPlugin, String> pendingPlugins = new LinkedHashMap<>();
+    private final java.util.Set<SyncPlugin> plugins = new java.util.HashSet<>();
+    /** the shared cache of every group, held only while some plugin is there to be fed */
+    private ClusterCache cache;
     private boolean started;
+    private boolean stopped;
 
+    /**
+     * The shared cache of every group is taken only while a plugin is registered: a runtime without sync plugins (a
+     * database node running only its deadman) watches only its own groups, whatever the size of the fleet.
+     */
     @Activate
-    public SyncDaemon(Config config, @Reference Coordination zk, @Reference ClusterCache cache) {
-        this.cache = cache;
+    public SyncDaemon(Config config, @Reference Coordination zk,
+            @Reference ComponentServiceObjects<ClusterCache> caches) {
+        this.caches = caches;
         engine = new SyncEngine(config.debounce__ms(), config.resync__interval__s() * 1000L, config.max__backoff__ms());
         listener = engine::offer;
-        cache.addListener(listener);
-        if (cache.initialized()) {
-            engine.offer(cache.snapshot());
-        }
         synchronized (this) {
-            pendingPlugins.forEach(engine::add);
-            pendingPlugins.clear();
             started = true;
+            pendingPlugins.forEach(this::add);
+            pendingPlugins.clear();
         }
         LOG.info("sync daemon watching {}{}", zk.connectString(), zk.paths().root());
     }
@@ -85,16 +91,48 @@ public class SyncDaemon implements SyncStatus, zgres.api.metrics.MetricSource {
             name = name + "~" + pid.toString().substring(pid.toString().indexOf('~') + 1);
         }
         if (started) {
-            engine.add(plugin, name);
+            add(plugin, name);
         } else {
             pendingPlugins.put(plugin, name);
         }
     }
 
+    private void add(SyncPlugin plugin, String name) {
+        if (stopped) {
+            return;
+        }
+        if (cache == null) {
+            cache = caches.getService();
+            LOG.info("sync daemon: a plugin is there ({}): watching every group", name);
+            cache.addListener(listener);
+            if (cache.initialized()) {
+                engine.offer(cache.snapshot()); // the newest, before the plugin is handed it
+            }
+        }
+        engine.add(plugin, name);
+        plugins.add(plugin);
+    }
+
     synchronized void removePlugin(SyncPlugin plugin) {
         pendingPlugins.remove(plugin);
-        if (started) {
+        if (started && plugins.remove(plugin)) {
             engine.remove(plugin);
+            if (plugins.isEmpty()) {
+                releaseCache();
+                LOG.info("sync daemon: no plugin left: no longer watching every group");
+            }
+        }
+    }
+
+    private void releaseCache() {
+        if (cache != null) {
+            cache.removeListener(listener);
+            try {
+                caches.ungetService(cache);
+            } catch (IllegalStateException e) {
+                // the cache's component is already gone
+            }
+            cache = null;
         }
     }
 
@@ -107,9 +145,15 @@ public class SyncDaemon implements SyncStatus, zgres.api.metrics.MetricSource {
     }
 
     @Deactivate
-    void deactivate() {
-        cache.removeListener(listener);
+    synchronized void deactivate() {
+        stopped = true;
+        releaseCache();
         engine.close();
+    }
+
+    /** @return true while the daemon holds the cache of every group (some plugin is registered) */
+    synchronized boolean watching() {
+        return cache != null;
     }
 
     @Override
