@@ -231,13 +231,21 @@ final class ScaleBench {
             List<Double> realPgbMs = new ArrayList<>();
             List<Double> realHapMs = new ArrayList<>();
             long nextKill = start + TimeUnit.SECONDS.toNanos(Math.min(failoverS, 20));
+            int realUnhealthy = 0;
             while (System.nanoTime() < end) {
                 if (System.nanoTime() >= nextKill) {
-                    realFailover(g, r, failoverMs, realPgbMs, realHapMs);
+                    try {
+                        realFailover(g, r, failoverMs, realPgbMs, realHapMs);
+                    } catch (IllegalStateException | AssertionError e) {
+                        // the machine cannot keep the group healthy at this size: say so in the result
+                        realUnhealthy++;
+                        System.err.println("scale: the real group: " + e.getMessage());
+                    }
                     nextKill += TimeUnit.SECONDS.toNanos(failoverS);
                 }
                 Thread.sleep(200);
             }
+            out.put("real_group_not_healthy", realUnhealthy);
             handovers.join();
             double seconds = (System.nanoTime() - start) / 1e9;
             long zxid1 = zxid(probe, paths);
@@ -267,6 +275,8 @@ final class ScaleBench {
             NodeProcess replica = g.nodes().stream().filter(x -> x.alive() && g.master().map(m -> m != x).orElse(true))
                     .findFirst().orElseThrow();
             out.put("deadman_heap_mb", Bench.round(heapMb(replica.pid(), replica.user())));
+            histogram(replica.pid(), replica.user(), "scale-" + simGroups.size() + "-deadman");
+            histogram(pid, r.daemon().user(), "scale-" + simGroups.size() + "-sync");
             out.put("deadman_rss_mb", Bench.round(rssMb(replica.pid())));
             out.put("real_failovers", failoverMs.size());
             out.put("real_failover_s", Bench.round(Bench.median(failoverMs) / 1000));
@@ -336,7 +346,7 @@ final class ScaleBench {
             }
         }
         g.awaitHealthy(3, 120_000);
-        NodeProcess m = g.master().orElseThrow();
+        NodeProcess m = g.master().orElseThrow(() -> new IllegalStateException("no master"));
         int changes = g.lockChanges().size();
         long kill = System.nanoTime();
         m.killNode();
@@ -406,6 +416,19 @@ final class ScaleBench {
             kb += Long.parseLong(x.group(2));
         }
         return kb == 0 ? Double.NaN : kb / 1024.0;
+    }
+
+    /** Keeps the heap's class histogram in the benchmark logs (zgres.logs): what the memory is made of. */
+    private static void histogram(long pid, String user, String name) {
+        try {
+            String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            String h = run(user, jcmd, Long.toString(pid), "GC.class_histogram");
+            Path dir = Path.of(System.getProperty("zgres.logs", System.getProperty("java.io.tmpdir")));
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve(name + "-histogram.txt"), h);
+        } catch (IOException | InterruptedException e) {
+            System.err.println("scale: no histogram of " + name + ": " + e);
+        }
     }
 
     private static String run(String user, String... cmd) throws IOException, InterruptedException {

@@ -9,6 +9,7 @@ import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
 import org.osgi.framework.BundleContext;
+import org.osgi.service.component.ComponentServiceObjects;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -26,9 +27,17 @@ public class CtlRunner {
     /** Set once the command runs (the start-up watchdog then leaves it alone). */
     static final java.util.concurrent.atomic.AtomicBoolean STARTED = new java.util.concurrent.atomic.AtomicBoolean();
 
+    /**
+     * The commands are referenced so that the command line runs only once they are registered, as service objects so
+     * that a runtime not running a command line does not create them (the zgres commands hold the cache of every
+     * group: a database node must not watch the whole fleet because it has a console). Gogo creates them when a
+     * command runs.
+     */
     @Activate
     public CtlRunner(BundleContext context, @Reference CommandProcessor processor,
-            @Reference ZgresCommands commands, @Reference ConfigCommands config, @Reference AclCommands acl) {
+            @Reference ComponentServiceObjects<ZgresCommands> commands,
+            @Reference ComponentServiceObjects<ConfigCommands> config,
+            @Reference ComponentServiceObjects<AclCommands> acl) {
         String command = context.getProperty(PROPERTY);
         if (command == null || command.isBlank()) {
             return;

@@ -115,6 +115,12 @@ class ObservabilityAcceptanceTest {
                 assertThat(sample(scrape, "zgres_timeline", node)).isEqualTo(g.state().state(g.id(n)).orElseThrow()
                         .timeline());
                 assertThat(sample(scrape, "zgres_zookeeper_connected", node)).isEqualTo(1);
+                // a database node watches its own group only: its reader keeps that group's znodes (state, conn,
+                // lock, db-id, timeline), and the cache of every group (a sync daemon's, a console's) is not taken
+                assertThat(sample(scrape, "zgres_zookeeper_cached_znodes", "reader=\"" + g.id(n) + "\""))
+                        .as(n + " znodes its reader keeps").isBetween(5.0, 12.0);
+                assertThat(scrape).as(n + ": no cache of every group in a node's runtime")
+                        .doesNotContain("reader=\"cache\"");
                 if (n == m) {
                     assertThat(sample(scrape, "zgres_lease_remaining_seconds", node)).isPositive();
                     assertThat(scrape).as("the master lists its standbys").contains("zgres_standby_streaming{");

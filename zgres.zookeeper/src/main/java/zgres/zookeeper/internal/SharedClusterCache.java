@@ -14,24 +14,30 @@ import zgres.zookeeper.ClusterReader;
 import zgres.zookeeper.Coordination;
 
 /** The runtime's one {@link ClusterCache}: a {@link ClusterReader} on the shared client. */
-@Component(service = {ClusterCache.class, zgres.api.metrics.MetricSource.class})
-public class SharedClusterCache implements ClusterCache, zgres.api.metrics.MetricSource {
+@Component(service = ClusterCache.class)
+public class SharedClusterCache implements ClusterCache {
     private final ClusterReader reader;
+    /**
+     * The reader's metrics, registered while the cache lives: a metrics scrape must not create the cache (a runtime
+     * creates it only when something needs every group: a sync plugin, a console command)
+     */
+    private final org.osgi.framework.ServiceRegistration<zgres.api.metrics.MetricSource> metrics;
 
     @Activate
-    public SharedClusterCache(@Reference Coordination zk) {
+    public SharedClusterCache(org.osgi.framework.BundleContext context, @Reference Coordination zk) {
         reader = new ClusterReader(zk.client(), zk.paths(), "cache");
         reader.start();
+        metrics = context.registerService(zgres.api.metrics.MetricSource.class, reader, null);
     }
 
     @Deactivate
     void deactivate() {
+        try {
+            metrics.unregister();
+        } catch (IllegalStateException e) {
+            // already gone with the bundle
+        }
         reader.close();
-    }
-
-    @Override
-    public void collect(zgres.api.metrics.MetricWriter out) {
-        reader.collect(out);
     }
 
     @Override
