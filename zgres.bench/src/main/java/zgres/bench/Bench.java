@@ -55,7 +55,9 @@ public final class Bench {
                             "fast")));
             case "stability" -> stability(Double.parseDouble(opts.getOrDefault("minutes", "10")), profile,
                     Integer.parseInt(opts.getOrDefault("zk-servers", "3")));
-            case "scale" -> ScaleBench.run(java.util.Arrays.stream(opts.getOrDefault("groups", "100").split(","))
+            case "scale" -> opts.containsKey("snapshot-cost") ? SnapshotCost.run(java.util.Arrays.stream(opts
+                    .getOrDefault("groups", "100,300,1000,3000").split(",")).map(String::trim).map(Integer::parseInt)
+                    .toList()) : ScaleBench.run(java.util.Arrays.stream(opts.getOrDefault("groups", "100").split(","))
                     .map(String::trim).map(Integer::parseInt).toList(), Double.parseDouble(opts.getOrDefault("minutes",
                             "3")), profile, Long.parseLong(opts.getOrDefault("handover-ms", "1000")), Long.parseLong(opts
                                     .getOrDefault("failover-s", "60")), Boolean.parseBoolean(opts.getOrDefault(
@@ -102,6 +104,7 @@ public final class Bench {
                 + "       ./zgres bench config [--changes 100] [--updates 20]\n"
                 + "       ./zgres bench scale [--groups 100,300,1000] [--minutes 3] [--handover-ms 1000] "
                 + "[--failover-s 60] [--lsn-moving] [--profile default|fast]\n"
+                + "       ./zgres bench scale --snapshot-cost [--groups 100,300,1000,3000]\n"
                 + "       ./zgres bench ctl [--runs 10]\n"
                 + "       ./zgres bench startup [--runs 5]");
         System.exit(2);
@@ -188,7 +191,8 @@ public final class Bench {
                     recover(g, m, fault, profile);
                     Thread.sleep(500);
                     Workload.Result r = w.result(faultAt, finalMaster);
-                    double lc = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && !c.holder().isEmpty())
+                    double lc = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && !c.holder().isEmpty()
+                            && !c.holder().contains(zgres.api.MasterLock.UNKNOWN_HOST))
                             .findFirst().map(c -> (c.atNanos() - faultAt) / 1e9).orElse(Double.NaN);
                     ObjectNode o = JSON.createObjectNode();
                     o.put("fault", fault);

@@ -351,6 +351,8 @@ final class ScaleBench {
         long kill = System.nanoTime();
         m.killNode();
         List<Integer> candidates = g.nodes().stream().filter(x -> x != m).map(NodeProcess::port).toList();
+        // the new lock: held by one of the other nodes (not the dead master's, seen a moment without its /state)
+        List<String> newHolders = g.nodes().stream().filter(x -> x != m).map(x -> g.id(x).toString()).toList();
         long[] landed = new long[2];
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while ((landed[0] == 0 || landed[1] == 0) && System.nanoTime() < deadline) {
@@ -361,7 +363,8 @@ final class ScaleBench {
             }
             Thread.sleep(2);
         }
-        long lockAt = g.lockChanges().stream().skip(changes).filter(c -> !c.holder().isEmpty()).findFirst()
+        long lockAt = g.lockChanges().stream().skip(changes)
+                .filter(c -> newHolders.contains(c.holder())).findFirst()
                 .map(Group.LockChange::atNanos).orElse(0L);
         if (lockAt == 0 || landed[0] == 0 || landed[1] == 0) {
             System.err.println("scale: the real group's failover was not seen within 60 s");

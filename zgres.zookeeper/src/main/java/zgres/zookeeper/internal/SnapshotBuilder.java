@@ -141,7 +141,10 @@ public final class SnapshotBuilder {
     }
 
     /** by group ({@link GroupIndex#NO_GROUP}: children naming no group) */
-    private final Map<String, Built> built = new TreeMap<>();
+    private final Map<String, Built> built = new java.util.HashMap<>();
+    /** every group's state as last built, and the problems of the groups that have some, in order */
+    private final TreeMap<String, GroupState> states = new TreeMap<>();
+    private final TreeMap<String, List<String>> problemsByGroup = new TreeMap<>();
 
     /** A snapshot of exactly these znodes: every group is built again. */
     public synchronized ClusterSnapshot build(List<ChildData> nodes, long seq) {
@@ -167,21 +170,26 @@ public final class SnapshotBuilder {
         int[] newlyMalformed = {0};
         changed.forEach((key, nodes) -> {
             Built before = built.remove(key);
+            if (before != null) {
+                before.groups().forEach(g -> states.remove(g.name()));
+                problemsByGroup.remove(key);
+            }
             if (!nodes.isEmpty()) {
-                built.put(key, buildGroup(nodes, before, newlyMalformed));
+                Built now = buildGroup(nodes, before, newlyMalformed);
+                built.put(key, now);
+                now.groups().forEach(g -> states.put(g.name(), g));
+                if (!now.problems().isEmpty()) {
+                    problemsByGroup.put(key, now.problems());
+                }
             }
         });
         if (newlyMalformed[0] > MAX_WARNINGS_PER_SNAPSHOT) {
             LOG.warn("[{}] ... and {} more malformed znodes ignored (zgres:list shows every problem)", name,
                     newlyMalformed[0] - MAX_WARNINGS_PER_SNAPSHOT);
         }
-        Map<String, GroupState> groups = new TreeMap<>();
         List<String> problems = new ArrayList<>();
-        for (Built b : built.values()) {
-            b.groups().forEach(g -> groups.put(g.name(), g));
-            problems.addAll(b.problems());
-        }
-        return new ClusterSnapshot(seq, Instant.now(), new TreeMap<>(groups), problems);
+        problemsByGroup.values().forEach(problems::addAll);
+        return new ClusterSnapshot(seq, Instant.now(), states, problems); // (which copies the groups once)
     }
 
     /**
