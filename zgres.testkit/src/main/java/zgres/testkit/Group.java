@@ -144,9 +144,20 @@ public final class Group implements AutoCloseable {
         }
     }
 
+    /** ports this JVM handed out: the kernel may offer a free port again before whoever got it has bound it */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A free port, never the same one twice in this JVM (two nodes of a group once got the same port, and so the same
+     * node id: the second deleted the first's lock as its own stale one).
+     */
     public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+        while (true) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (HANDED_OUT.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            }
         }
     }
 
