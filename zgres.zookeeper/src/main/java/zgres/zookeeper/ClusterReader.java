@@ -220,6 +220,7 @@ public final class ClusterReader implements ClusterCache, Closeable, zgres.api.m
                 LOG.debug("[{}] the cache changed without an event; building the snapshot", name);
                 refresh();
             }
+            builder.reportLasting(System.nanoTime()); // lock and identity findings that held for a second
         } catch (RuntimeException e) {
             LOG.error("[{}] checking the cache failed: {}", name, e.toString(), e);
         }

@@ -146,6 +146,43 @@ public final class SnapshotBuilder {
     private final TreeMap<String, GroupState> states = new TreeMap<>();
     private final TreeMap<String, List<String>> problemsByGroup = new TreeMap<>();
 
+    /** A lock or identity finding not logged yet: the group it is about, and since when it holds. */
+    private record Pending(String group, long sinceNanos) {
+    }
+
+    /** how long a lock or identity finding must hold before it is logged */
+    static final long LASTING_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    private final Map<String, Pending> pending = new java.util.LinkedHashMap<>();
+
+    private void forgetPending(String group) {
+        pending.values().removeIf(p -> p.group().equals(group));
+    }
+
+    /**
+     * Logs the lock and identity findings that have held for a second. A dead master's session loses its
+     * {@code /state} and its {@code /lock} in one transaction, but a reader hears of them one after the other: for
+     * those milliseconds the lock is owned by a session that publishes no node state, which is true and not worth a
+     * warning in every reader at every failover. A finding that lasts is logged once (the reader calls this
+     * periodically); one that goes away was never logged.
+     *
+     * @return the findings logged now
+     */
+    public synchronized List<String> reportLasting(long nowNanos) {
+        List<String> said = new ArrayList<>();
+        pending.entrySet().removeIf(e -> {
+            if (nowNanos - e.getValue().sinceNanos() < LASTING_NANOS) {
+                return false;
+            }
+            Built b = built.get(e.getValue().group());
+            if (b != null && b.resolved().contains(e.getKey())) {
+                LOG.warn("[{}] {}", name, e.getKey());
+                said.add(e.getKey());
+            }
+            return true;
+        });
+        return said;
+    }
+
     /** A snapshot of exactly these znodes: every group is built again. */
     public synchronized ClusterSnapshot build(List<ChildData> nodes, long seq) {
         Map<String, List<ChildData>> byGroup = new HashMap<>();
@@ -168,18 +205,23 @@ public final class SnapshotBuilder {
      */
     public synchronized ClusterSnapshot update(Map<String, List<ChildData>> changed, long seq) {
         int[] newlyMalformed = {0};
+        long now = System.nanoTime();
         changed.forEach((key, nodes) -> {
             Built before = built.remove(key);
             if (before != null) {
                 before.groups().forEach(g -> states.remove(g.name()));
                 problemsByGroup.remove(key);
             }
-            if (!nodes.isEmpty()) {
-                Built now = buildGroup(nodes, before, newlyMalformed);
-                built.put(key, now);
-                now.groups().forEach(g -> states.put(g.name(), g));
-                if (!now.problems().isEmpty()) {
-                    problemsByGroup.put(key, now.problems());
+            if (nodes.isEmpty()) {
+                forgetPending(key);
+            } else {
+                Built b = buildGroup(key, nodes, before, newlyMalformed, now);
+                built.put(key, b);
+                pending.entrySet().removeIf(e -> e.getValue().group().equals(key) && !b.resolved().contains(e
+                        .getKey())); // gone before it was said
+                b.groups().forEach(g -> states.put(g.name(), g));
+                if (!b.problems().isEmpty()) {
+                    problemsByGroup.put(key, b.problems());
                 }
             }
         });
@@ -196,7 +238,7 @@ public final class SnapshotBuilder {
      * One group from its znodes. What was logged for the group before is not logged again: a malformed znode once per
      * version, a lock or identity finding once while it holds.
      */
-    private Built buildGroup(List<ChildData> nodes, Built before, int[] newlyMalformed) {
+    private Built buildGroup(String key, List<ChildData> nodes, Built before, int[] newlyMalformed, long now) {
         Map<String, GroupBuilder> groups = new TreeMap<>();
         List<String> problems = new ArrayList<>();
         Map<String, Long> malformed = new HashMap<>();
@@ -239,7 +281,7 @@ public final class SnapshotBuilder {
                 problems.add(r);
                 resolvedNow.add(r);
                 if (before == null || !before.resolved().contains(r)) {
-                    LOG.warn("[{}] {}", name, r);
+                    pending.put(r, new Pending(key, now)); // said once it has lasted (see reportLasting)
                 }
             }
         });

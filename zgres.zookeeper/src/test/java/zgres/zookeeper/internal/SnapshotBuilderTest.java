@@ -75,4 +75,38 @@ class SnapshotBuilderTest {
         ClusterSnapshot third = b.update(Map.of(GroupIndex.NO_GROUP, List.of()), 3);
         assertThat(third.problems()).hasSize(1).allMatch(p -> p.contains("g1_"));
     }
+
+    private ChildData lock(String group, long session, long czxid) {
+        Stat s = new Stat();
+        s.setEphemeralOwner(session);
+        s.setCzxid(czxid);
+        s.setMzxid(czxid);
+        return new ChildData(paths.lock(group), s, Znodes.encodeLock(NodeId.parse(group + "_10.0.0.1:5432")));
+    }
+
+    /**
+     * A dead master's session loses /state and /lock in one transaction, heard one after the other: the moment the
+     * lock is owned by a session publishing no state is not logged; a foreign lock that stays is, once.
+     */
+    @Test
+    void aLockFindingIsSaidOnlyOnceItHasLasted() {
+        SnapshotBuilder b = new SnapshotBuilder(paths, "test");
+        ChildData st = state("g", 5432, 1); // ephemeral owner 5432
+        b.build(List.of(st, lock("g", 5432, 500)), 1);
+        long t0 = System.nanoTime();
+        // the /state went first: for a moment the lock's session publishes nothing
+        ClusterSnapshot transient_ = b.update(Map.of("g", List.of(lock("g", 5432, 500))), 2);
+        assertThat(transient_.problems()).anyMatch(p -> p.contains("publishes no node state"));
+        b.update(Map.of("g", List.of()), 3); // then the lock
+        assertThat(b.reportLasting(t0 + SnapshotBuilder.LASTING_NANOS * 2)).as("gone before it lasted").isEmpty();
+
+        // a lock of a foreign session that stays
+        b.update(Map.of("g", List.of(st, lock("g", 99, 600))), 4);
+        long t1 = System.nanoTime();
+        assertThat(b.reportLasting(t1)).as("not yet").isEmpty();
+        b.update(Map.of("g", List.of(st, lock("g", 99, 600))), 5); // rebuilt, still there
+        assertThat(b.reportLasting(t1 + SnapshotBuilder.LASTING_NANOS * 2)).hasSize(1)
+                .allMatch(p -> p.contains("publishes no node state"));
+        assertThat(b.reportLasting(t1 + SnapshotBuilder.LASTING_NANOS * 4)).as("said once").isEmpty();
+    }
 }
