@@ -44,48 +44,9 @@ final class RoutingBench {
                         && System.nanoTime() < until) {
                     Thread.sleep(50);
                 }
-                int changes = g.lockChanges().size();
-                Map<NodeProcess, Long> logAt = new java.util.HashMap<>();
-                for (NodeProcess n : g.nodes()) {
-                    logAt.put(n, java.nio.file.Files.size(n.log()));
-                }
-                m.killNode();
-                long[] landed = new long[3];
-                List<Integer> candidates = g.nodes().stream().filter(n -> n != m).map(NodeProcess::port).toList();
-                // the new lock: held by one of the other nodes (not the lock of the dead master's session, seen
-                // for a moment without its /state as the session's znodes disappear)
-                List<String> newHolders = g.nodes().stream().filter(n -> n != m).map(n -> g.id(n).toString())
-                        .toList();
-                Thread[] pollers = new Thread[3];
-                for (int i = 0; i < 3; i++) {
-                    final int idx = i;
-                    pollers[i] = new Thread(() -> {
-                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                        while (System.nanoTime() < deadline) {
-                            // (the third: when ZooKeeper shows the new master's /conn, which routing needs)
-                            int port = idx == 2 ? g.state().masterConn().map(zgres.api.ConnInfo::port).orElse(-1)
-                                    : r.landsOn(idx == 0, true);
-                            if (candidates.contains(port)) {
-                                landed[idx] = System.nanoTime();
-                                return;
-                            }
-                            try {
-                                Thread.sleep(2);
-                            } catch (InterruptedException e) {
-                                return;
-                            }
-                        }
-                    });
-                    pollers[i].start();
-                }
-                for (Thread t : pollers) {
-                    t.join();
-                }
-                long lockAt = g.lockChanges().stream().skip(changes)
-                .filter(c -> newHolders.contains(c.holder())).findFirst()
-                        .map(Group.LockChange::atNanos).orElse(0L);
-                double p = (landed[0] - lockAt) / 1e6;
-                double h = (landed[1] - lockAt) / 1e6;
+                RoutingEpisode e = RoutingEpisode.kill(g, r, m);
+                double p = e.pgbouncerMs();
+                double h = e.haproxyMs();
                 if (run >= 1) {
                     pgb.add(p);
                     hap.add(h);
@@ -98,16 +59,12 @@ final class RoutingBench {
                 }
                 o.put("pgbouncer_ms", Bench.round(p));
                 o.put("haproxy_ms", Bench.round(h));
-                // when the new master's /conn was there for the proxies (0: with the lock)
-                double connMs = Math.max(0, (landed[2] - lockAt) / 1e6);
-                o.put("master_conn_ms", Bench.round(connMs));
-                if (connMs > 50) {
-                    // the new master's /conn came late: what its deadman did meanwhile (stderr)
-                    for (NodeProcess n : g.nodes()) {
-                        if (n != m) {
-                            System.err.println("routing: run " + run + ": " + n + " since the kill:\n" + n.tail(logAt
-                                    .get(n)));
-                        }
+                o.put("master_conn_ms", Bench.round(e.masterConnMs()));
+                if (e.masterConnMs() > 50) {
+                    // the new master's /conn came late: what the other deadmen did meanwhile (stderr)
+                    for (Map.Entry<NodeProcess, Long> n : e.logAt().entrySet()) {
+                        System.err.println("routing: run " + run + ": " + n.getKey() + " since the kill:\n" + n
+                                .getKey().tail(n.getValue()));
                     }
                 }
                 o.set("settings", Bench.settings(profile, 1));

@@ -30,7 +30,6 @@ import zgres.api.NodeId;
 import zgres.testkit.Group;
 import zgres.testkit.Identities;
 import zgres.testkit.NodeProcess;
-import zgres.testkit.OsUser;
 import zgres.testkit.Profile;
 import zgres.testkit.Routing;
 import zgres.zookeeper.ClusterReader;
@@ -189,7 +188,7 @@ final class ScaleBench {
             Thread.sleep(2000);
             long pid = r.daemon().pid();
             long zxid0 = zxid(probe, paths);
-            long cpu0 = cpuTicks(pid);
+            long cpu0 = ProcessStats.cpuTicks(pid);
             long seq0 = sequence(r);
             long allEv0 = all.events();
             long treeEv0 = tree.events();
@@ -249,7 +248,7 @@ final class ScaleBench {
             handovers.join();
             double seconds = (System.nanoTime() - start) / 1e9;
             long zxid1 = zxid(probe, paths);
-            long cpu1 = cpuTicks(pid);
+            long cpu1 = ProcessStats.cpuTicks(pid);
             long seq1 = sequence(r);
             watcher.join(15_000);
             watcher.interrupt();
@@ -270,14 +269,14 @@ final class ScaleBench {
             double cpuS = (cpu1 - cpu0) / 100.0; // USER_HZ
             out.put("sync_cpu_percent", Bench.round(100 * cpuS / seconds));
             out.put("sync_cpu_ms_per_snapshot", snapshots == 0 ? 0 : Bench.round(1000 * cpuS / snapshots));
-            out.put("sync_heap_mb", Bench.round(heapMb(pid, r.daemon().user())));
-            out.put("sync_rss_mb", Bench.round(rssMb(pid)));
+            out.put("sync_heap_mb", Bench.round(ProcessStats.heapMb(pid, r.daemon().user())));
+            out.put("sync_rss_mb", Bench.round(ProcessStats.rssMb(pid)));
             NodeProcess replica = g.nodes().stream().filter(x -> x.alive() && g.master().map(m -> m != x).orElse(true))
                     .findFirst().orElseThrow();
-            out.put("deadman_heap_mb", Bench.round(heapMb(replica.pid(), replica.user())));
-            histogram(replica.pid(), replica.user(), "scale-" + simGroups.size() + "-deadman");
-            histogram(pid, r.daemon().user(), "scale-" + simGroups.size() + "-sync");
-            out.put("deadman_rss_mb", Bench.round(rssMb(replica.pid())));
+            out.put("deadman_heap_mb", Bench.round(ProcessStats.heapMb(replica.pid(), replica.user())));
+            ProcessStats.histogram(replica.pid(), replica.user(), "scale-" + simGroups.size() + "-deadman");
+            ProcessStats.histogram(pid, r.daemon().user(), "scale-" + simGroups.size() + "-sync");
+            out.put("deadman_rss_mb", Bench.round(ProcessStats.rssMb(replica.pid())));
             out.put("real_failovers", failoverMs.size());
             out.put("real_failover_s", Bench.round(Bench.median(failoverMs) / 1000));
             out.put("real_lock_to_pgbouncer_ms", Bench.round(Bench.median(realPgbMs)));
@@ -347,32 +346,14 @@ final class ScaleBench {
         }
         g.awaitHealthy(3, 120_000);
         NodeProcess m = g.master().orElseThrow(() -> new IllegalStateException("no master"));
-        int changes = g.lockChanges().size();
-        long kill = System.nanoTime();
-        m.killNode();
-        List<Integer> candidates = g.nodes().stream().filter(x -> x != m).map(NodeProcess::port).toList();
-        // the new lock: held by one of the other nodes (not the dead master's, seen a moment without its /state)
-        List<String> newHolders = g.nodes().stream().filter(x -> x != m).map(x -> g.id(x).toString()).toList();
-        long[] landed = new long[2];
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while ((landed[0] == 0 || landed[1] == 0) && System.nanoTime() < deadline) {
-            for (int i = 0; i < 2; i++) {
-                if (landed[i] == 0 && candidates.contains(r.landsOn(i == 0, true))) {
-                    landed[i] = System.nanoTime();
-                }
-            }
-            Thread.sleep(2);
-        }
-        long lockAt = g.lockChanges().stream().skip(changes)
-                .filter(c -> newHolders.contains(c.holder())).findFirst()
-                .map(Group.LockChange::atNanos).orElse(0L);
-        if (lockAt == 0 || landed[0] == 0 || landed[1] == 0) {
+        RoutingEpisode e = RoutingEpisode.kill(g, r, m);
+        if (!e.complete()) {
             System.err.println("scale: the real group's failover was not seen within 60 s");
             return;
         }
-        failoverMs.add((lockAt - kill) / 1e6);
-        pgbMs.add((landed[0] - lockAt) / 1e6);
-        hapMs.add((landed[1] - lockAt) / 1e6);
+        failoverMs.add(e.failoverMs());
+        pgbMs.add(e.pgbouncerMs());
+        hapMs.add(e.haproxyMs());
         m.start(); // rejoins in the background
     }
 
@@ -389,57 +370,5 @@ final class ScaleBench {
     /** @return the sequence of the last snapshot the sync daemon's plugins got */
     private static long sequence(Routing r) throws IOException, InterruptedException {
         return r.status().values().stream().mapToLong(Routing.PluginStatus::sequence).max().orElse(0);
-    }
-
-    /** @return user + system CPU of a process, in clock ticks */
-    static long cpuTicks(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    }
-
-    static double rssMb(long pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-            }
-        }
-        return Double.NaN;
-    }
-
-    /** @return the Java heap in use after a full GC ({@code jcmd} as the process's user), MB */
-    static double heapMb(long pid, String user) throws IOException, InterruptedException {
-        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-        run(user, jcmd, Long.toString(pid), "GC.run");
-        String info = run(user, jcmd, Long.toString(pid), "GC.heap_info");
-        long kb = 0;
-        Matcher x = Pattern.compile("^\\s*(def new generation|tenured generation|garbage-first heap|PSYoungGen|"
-                + "ParOldGen)\\s+total \\d+K, used (\\d+)K", Pattern.MULTILINE).matcher(info);
-        while (x.find()) {
-            kb += Long.parseLong(x.group(2));
-        }
-        return kb == 0 ? Double.NaN : kb / 1024.0;
-    }
-
-    /** Keeps the heap's class histogram in the benchmark logs (zgres.logs): what the memory is made of. */
-    private static void histogram(long pid, String user, String name) {
-        try {
-            String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-            String h = run(user, jcmd, Long.toString(pid), "GC.class_histogram");
-            Path dir = Path.of(System.getProperty("zgres.logs", System.getProperty("java.io.tmpdir")));
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve(name + "-histogram.txt"), h);
-        } catch (IOException | InterruptedException e) {
-            System.err.println("scale: no histogram of " + name + ": " + e);
-        }
-    }
-
-    private static String run(String user, String... cmd) throws IOException, InterruptedException {
-        List<String> c = new ArrayList<>(OsUser.as(user));
-        c.addAll(List.of(cmd));
-        Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
-        String s = new String(p.getInputStream().readAllBytes());
-        p.waitFor(30, TimeUnit.SECONDS);
-        return s;
     }
 }

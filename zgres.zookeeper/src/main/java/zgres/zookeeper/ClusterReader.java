@@ -67,7 +67,6 @@ public final class ClusterReader implements ClusterCache, Closeable, zgres.api.m
     private final ZkPaths paths;
     private final Set<String> groups;
     private final Watches watches;
-    private final GroupSelection selection;
     private final GroupIndex index;
     private final List<CuratorCache> caches = new CopyOnWriteArrayList<>();
     private final List<GroupMembers> members = new CopyOnWriteArrayList<>();
@@ -107,8 +106,7 @@ public final class ClusterReader implements ClusterCache, Closeable, zgres.api.m
         this.paths = paths;
         this.groups = Set.copyOf(groups);
         this.watches = watches;
-        this.selection = new GroupSelection(paths, groups);
-        this.index = new GroupIndex(paths, selection);
+        this.index = new GroupIndex(paths, new GroupSelection(groups));
         this.builder = new SnapshotBuilder(paths, name);
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "zgres-cache-check-" + name);
@@ -258,10 +256,9 @@ public final class ClusterReader implements ClusterCache, Closeable, zgres.api.m
 
     /** The next snapshot, from the groups that changed, handed to the listeners; nothing when none did. */
     private synchronized void refresh() {
-        if (state.get() == State.CLOSED || !index.changed()) {
-            return;
+        if (index.changed()) {
+            rebuild();
         }
-        publish(builder.update(index.takeChanged(), ++sequence));
     }
 
     /** Builds the snapshot now (the groups that changed) and hands it to the listeners, even when nothing changed. */
@@ -270,11 +267,6 @@ public final class ClusterReader implements ClusterCache, Closeable, zgres.api.m
             return current.get();
         }
         ClusterSnapshot s = builder.update(index.takeChanged(), ++sequence);
-        publish(s);
-        return s;
-    }
-
-    private void publish(ClusterSnapshot s) {
         current.set(s);
         for (Consumer<ClusterSnapshot> l : listeners) {
             try {
@@ -283,16 +275,12 @@ public final class ClusterReader implements ClusterCache, Closeable, zgres.api.m
                 LOG.error("[{}] snapshot listener {} failed: {}", name, l, e.toString(), e);
             }
         }
+        return s;
     }
 
     /** @return how many znodes the reader holds (tests: what it keeps) */
     public int cachedZnodes() {
         return index.size();
-    }
-
-    /** @return how the reader watches */
-    public Watches watches() {
-        return watches;
     }
 
     /** @return cache events this reader handled (each a watch notification or a read; those of other groups too) */

@@ -28,7 +28,7 @@ import zgres.zookeeper.ZkPaths;
  */
 public final class GroupIndex {
     /** the key of children that name no group */
-    public static final String NO_GROUP = "";
+    public static final String NO_GROUP = GroupSelection.NO_GROUP;
 
     private final ZkPaths paths;
     private final GroupSelection selection;
@@ -42,26 +42,15 @@ public final class GroupIndex {
 
     /** @return the group a path of a snapshot directory belongs to, or null for a directory or what is not kept */
     static String keyOf(ZkPaths paths, String path) {
-        String rel = paths.relative(path);
-        if (rel == null) {
-            return null;
-        }
-        int slash = rel.indexOf('/');
-        if (slash < 0 || rel.indexOf('/', slash + 1) >= 0) {
-            return null; // a directory itself, or deeper than a directory's children: not part of a snapshot
-        }
-        String g = GroupSelection.groupOf(rel.substring(0, slash), rel.substring(slash + 1));
-        return g == null ? NO_GROUP : g;
+        String where = GroupSelection.classify(paths, path);
+        return GroupSelection.DIRECTORY.equals(where) ? null : where;
     }
 
-    synchronized void put(ChildData d) {
-        String key = keyOf(paths, d.getPath());
-        if (key == null) {
-            return;
-        }
-        ChildData before = byGroup.computeIfAbsent(key, k -> new HashMap<>()).put(d.getPath(), d);
+    /** Indexes a znode of {@code group} (as classified). */
+    synchronized void put(String group, ChildData d) {
+        ChildData before = byGroup.computeIfAbsent(group, k -> new HashMap<>()).put(d.getPath(), d);
         if (before == null || !sameVersion(before.getStat(), d.getStat())) {
-            dirty.add(key);
+            dirty.add(group);
         }
     }
 
@@ -122,10 +111,13 @@ public final class GroupIndex {
 
         @Override
         public Optional<ChildData> put(ChildData data) {
-            if (!selection.test(data.getPath())) {
+            String where = GroupSelection.classify(paths, data.getPath());
+            if (!selection.keeps(where)) {
                 return Optional.empty();
             }
-            GroupIndex.this.put(data);
+            if (!where.equals(GroupSelection.DIRECTORY)) {
+                GroupIndex.this.put(where, data);
+            }
             return kept.put(data);
         }
 

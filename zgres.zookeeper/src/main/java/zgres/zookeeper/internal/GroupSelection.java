@@ -1,7 +1,6 @@
 package zgres.zookeeper.internal;
 
 import java.util.Set;
-import java.util.function.Predicate;
 
 import zgres.zookeeper.ZkPaths;
 
@@ -11,13 +10,11 @@ import zgres.zookeeper.ZkPaths;
  * {@code /sync/{group}}, {@code /switchover/{group}}, {@code /pause/{group}}), or every child of a directory when it
  * serves all groups. Nothing deeper than a directory's children is part of a snapshot, so nothing deeper is kept.
  */
-public final class GroupSelection implements Predicate<String> {
-    private final ZkPaths paths;
+public final class GroupSelection {
     /** empty: every group */
     private final Set<String> groups;
 
-    public GroupSelection(ZkPaths paths, Set<String> groups) {
-        this.paths = paths;
+    public GroupSelection(Set<String> groups) {
         this.groups = Set.copyOf(groups);
     }
 
@@ -26,24 +23,42 @@ public final class GroupSelection implements Predicate<String> {
         return groups.isEmpty();
     }
 
-    @Override
-    public boolean test(String path) {
+    /** {@link #classify}: the path is a snapshot directory itself */
+    static final String DIRECTORY = "/";
+    /** {@link #classify}: a child of a snapshot directory that names no group (junk) */
+    static final String NO_GROUP = "";
+
+    /**
+     * Where a path stands in the tree a snapshot is made of, read once for both the selection and the index.
+     *
+     * @return {@link #DIRECTORY}, the group a directory's child belongs to ({@link #NO_GROUP} when it names none), or
+     *         null for what is outside the root or deeper than a directory's children
+     */
+    static String classify(ZkPaths paths, String path) {
         String rel = path == null ? null : paths.relative(path);
         if (rel == null) {
+            return null;
+        }
+        int slash = rel.indexOf('/');
+        if (slash < 0) {
+            return DIRECTORY;
+        }
+        if (rel.indexOf('/', slash + 1) >= 0) {
+            return null;
+        }
+        String g = groupOf(rel.substring(0, slash), rel.substring(slash + 1));
+        return g == null ? NO_GROUP : g;
+    }
+
+    /** @return true when a path {@link #classify classified} so is kept */
+    boolean keeps(String where) {
+        if (where == null) {
             return false;
         }
-        String[] parts = rel.split("/", -1);
-        if (parts.length == 1) {
-            return true; // a directory itself
-        }
-        if (parts.length > 2) {
-            return false;
-        }
-        if (all()) {
+        if (where.equals(DIRECTORY) || all()) {
             return true;
         }
-        String group = groupOf(parts[0], parts[1]);
-        return group != null && groups.contains(group); // (an immutable set refuses to look for null)
+        return !where.equals(NO_GROUP) && groups.contains(where);
     }
 
     /** @return the group a child of a snapshot directory belongs to by its name, or null when it names none */

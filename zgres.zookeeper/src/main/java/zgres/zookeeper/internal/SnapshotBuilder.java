@@ -154,10 +154,6 @@ public final class SnapshotBuilder {
     static final long LASTING_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     private final Map<String, Pending> pending = new java.util.LinkedHashMap<>();
 
-    private void forgetPending(String group) {
-        pending.values().removeIf(p -> p.group().equals(group));
-    }
-
     /**
      * Logs the lock and identity findings that have held for a second. A dead master's session loses its
      * {@code /state} and its {@code /lock} in one transaction, but a reader hears of them one after the other: for
@@ -212,13 +208,12 @@ public final class SnapshotBuilder {
                 before.groups().forEach(g -> states.remove(g.name()));
                 problemsByGroup.remove(key);
             }
-            if (nodes.isEmpty()) {
-                forgetPending(key);
-            } else {
-                Built b = buildGroup(key, nodes, before, newlyMalformed, now);
+            Built b = nodes.isEmpty() ? null : buildGroup(key, nodes, before, newlyMalformed, now);
+            Set<String> holds = b == null ? Set.of() : b.resolved();
+            // findings of this group that went away before they were said are never said
+            pending.entrySet().removeIf(e -> e.getValue().group().equals(key) && !holds.contains(e.getKey()));
+            if (b != null) {
                 built.put(key, b);
-                pending.entrySet().removeIf(e -> e.getValue().group().equals(key) && !b.resolved().contains(e
-                        .getKey())); // gone before it was said
                 b.groups().forEach(g -> states.put(g.name(), g));
                 if (!b.problems().isEmpty()) {
                     problemsByGroup.put(key, b.problems());
