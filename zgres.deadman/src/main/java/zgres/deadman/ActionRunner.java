@@ -58,6 +58,7 @@ final class ActionRunner {
     private final Provisioner provisioner;
     private final SwitchoverCoordinator switchovers;
     private final SyncReplication sync;
+    private final zgres.deadman.slots.SlotKeeper slots;
     private final Observer observer;
     private final AtomicReference<NodePhase> phase;
     private final Supplier<Policy> policy;
@@ -69,7 +70,7 @@ final class ActionRunner {
 
     ActionRunner(NodeId me, PgNode pg, LeaseKeeper lease, StatePublisher publisher, LongActions actions,
             Promoter promoter, Provisioner provisioner, SwitchoverCoordinator switchovers, SyncReplication sync,
-            Observer observer, AtomicReference<NodePhase> phase, Supplier<Policy> policy, Loop loop) {
+            zgres.deadman.slots.SlotKeeper slots, Observer observer, AtomicReference<NodePhase> phase, Supplier<Policy> policy, Loop loop) {
         this.me = me;
         this.name = me.toString();
         this.pg = pg;
@@ -80,6 +81,7 @@ final class ActionRunner {
         this.provisioner = provisioner;
         this.switchovers = switchovers;
         this.sync = sync;
+        this.slots = slots;
         this.observer = observer;
         this.phase = phase;
         this.policy = policy;
@@ -215,7 +217,7 @@ final class ActionRunner {
         if (d.situation() == Situation.REWIND_SOURCE_UNREACHABLE) {
             observer.rewindHandled();
         }
-        pg.data().configureStandby(d.target().map(t -> o.group().conns().get(t)));
+        pg.configureStandby(d.target().map(t -> o.group().conns().get(t)));
         phase.set(NodePhase.STARTING);
         startPostgres(OptionalLong.empty());
     }
@@ -242,7 +244,7 @@ final class ActionRunner {
                 int localTimeline = pg.data().controlData().dataTimeline();
                 String out = pg.rewind(m, o.group().dbId(), localTimeline);
                 LOG.warn("[{}] pg_rewind from {}: {}", name, m.address(), out.replace('\n', ' '));
-                pg.data().configureStandby(Optional.of(m));
+                pg.configureStandby(Optional.of(m));
                 phase.set(NodePhase.STARTING);
                 // started here, not by the next cycle: when pg_rewind had nothing to do ("no rewind required") the
                 // data files stay on the old timeline until the standby follows the master onto the new one, and
@@ -281,7 +283,10 @@ final class ActionRunner {
         };
         String oldMaster = request.map(Switchover::from).filter(f -> !f.isEmpty()).orElse(observer.lastMaster());
         boolean promoted = promoter.promote(new Promoter.Promotion(cause, oldMaster),
-                () -> sync.resetForPromotion(policy.get().syncMode()));
+                () -> {
+                    sync.resetForPromotion(policy.get().syncMode());
+                    slots.beforePromotion(o.group());
+                });
         if (promoted && request.isPresent()) {
             switchovers.delete();
         }

@@ -28,7 +28,8 @@ public class ClusterSettings {
     /** The keys that may come from here (the same names as in {@code zgres.deadman}). */
     public static final Set<String> KEYS = Set.of("loop_wait_ms", "state_interval_ms", "maximum_lag_on_failover",
             "election_delay_ms", "election_timeout_ms", "crash_restart_timeout_ms", "follow_timeout_ms",
-            "rewind_failure", "nofailover", "priority", "synchronous_mode", "synchronous_node_count", "history_limit");
+            "rewind_failure", "nofailover", "priority", "synchronous_mode", "synchronous_node_count", "history_limit",
+            "replication_slots", "slot_drop_after_s", "max_slot_wal_keep_size_mb", "clone_methods");
 
     @ObjectClassDefinition(name = "zgres deadman cluster settings", description = "Live deadman settings for every "
             + "node in scope; present keys override the local zgres.deadman~NAME values")
@@ -79,6 +80,19 @@ public class ClusterSettings {
 
         @AttributeDefinition(required = false, min = "1", description = "Entries kept in /history/{group}")
         int history__limit();
+
+        @AttributeDefinition(required = false, description = "Replicas stream through a slot the master keeps")
+        boolean replication__slots();
+
+        @AttributeDefinition(required = false, min = "0", description = "A gone member's slot is dropped after "
+                + "this, s")
+        int slot__drop__after__s();
+
+        @AttributeDefinition(required = false, min = "16", description = "The most WAL slots may hold back, MB")
+        long max__slot__wal__keep__size__mb();
+
+        @AttributeDefinition(required = false, description = "Clone methods tried in order")
+        String[] clone__methods();
     }
 
     private volatile Map<String, Object> values = Map.of();

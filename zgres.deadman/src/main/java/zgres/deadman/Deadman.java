@@ -69,6 +69,7 @@ public final class Deadman implements Closeable {
     private final ClusterCache cache;
     private final PgNode pg;
     private final Supplier<Map<String, String>> plugins;
+    private final zgres.deadman.provision.Cloner cloner;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final Wakeup wakeup = new Wakeup();
     private final Thread loop;
@@ -80,6 +81,8 @@ public final class Deadman implements Closeable {
     private final PluginInvoker invoker;
     private final SwitchoverCoordinator switchovers;
     private final SyncReplication sync;
+    private final zgres.deadman.slots.SlotKeeper slots;
+    private final zgres.deadman.archive.WalArchiving archiving;
     private final Observer observer;
     private final ActionRunner runner;
 
@@ -95,8 +98,7 @@ public final class Deadman implements Closeable {
     private PluginInvoker.Result plugged = PluginInvoker.Result.NONE;
 
     public Deadman(DeadmanSettings settings, CuratorFramework client, ZkPaths paths, ClusterCache cache, PgNode pg,
-            Supplier<Map<String, String>> plugins, Supplier<List<HealthVeto>> vetoes,
-            Supplier<List<MetadataProvider>> metadataProviders) {
+            Extensions extensions) {
         this.settings = settings;
         this.live = settings;
         this.me = settings.id();
@@ -104,7 +106,7 @@ public final class Deadman implements Closeable {
         this.client = client;
         this.cache = cache;
         this.pg = pg;
-        this.plugins = plugins;
+        this.plugins = extensions.bundles();
         Consumer<NodePhase> phases = phase::set;
         this.metrics = new DeadmanMetrics(me, new DeadmanMetrics.Facts() {
             @Override
@@ -152,16 +154,24 @@ public final class Deadman implements Closeable {
                 }, this::wakeUp);
         this.publisher = new StatePublisher(client, paths, me);
         this.actions = new LongActions(name, this::wakeUp);
-        this.invoker = new PluginInvoker(name, vetoes, metadataProviders, 2000);
+        this.invoker = new PluginInvoker(name, extensions.vetoes(), extensions.metadata(), 2000);
+        this.cloner = new zgres.deadman.provision.Cloner(name, pg, extensions.cloneMethods(),
+                () -> live.cloneMethods());
         Promoter promoter = new Promoter(client, paths, me, pg, lease, phases);
         promoter.historyLimit(() -> live.historyLimit());
         promoter.onPromoted(metrics::promoted);
-        Provisioner provisioner = new Provisioner(client, paths, me, pg, lease, actions, promoter, phases);
+        Provisioner provisioner = new Provisioner(client, paths, me, pg, lease, actions, promoter, cloner,
+                phases);
         this.switchovers = new SwitchoverCoordinator(client, paths, me, pg, lease, publisher, phases);
         this.sync = new SyncReplication(client, paths, me, pg, lease);
         this.observer = new Observer(me, cache, client, paths, lease, pg, sync, switchovers);
+        this.slots = new zgres.deadman.slots.SlotKeeper(me, pg, () -> live.slots());
+        pg.primarySlot(slots::slotName);
+        this.archiving = new zgres.deadman.archive.WalArchiving(name, pg, extensions.archives(),
+                () -> live.walArchive());
+        pg.beforeStart(archiving::beforeStart);
         this.runner = new ActionRunner(me, pg, lease, publisher, actions, promoter, provisioner, switchovers, sync,
-                observer, phase, () -> live.policy(), new ActionRunner.Loop() {
+                slots, observer, phase, () -> live.policy(), new ActionRunner.Loop() {
                     @Override
                     public void publishNow() {
                         Deadman.this.publishNow();
@@ -319,7 +329,10 @@ public final class Deadman implements Closeable {
 
     /** @return what this deadman measures (the runtime's /metrics) */
     public zgres.api.metrics.MetricSource metrics() {
-        return metrics;
+        return out -> {
+            metrics.collect(out);
+            slots.collect(out);
+        };
     }
 
     /** when the loop last decided ({@link System#nanoTime()}) */
@@ -372,8 +385,35 @@ public final class Deadman implements Closeable {
         if (d.acts()) {
             publish(observe());
         }
+        keepSlots(o);
         boolean busy = o.lock() == LockOwner.NONE || d.acts() || d.situation() == Situation.STARTING_UP;
         return busy ? Math.min(100, live.loopWaitMs()) : live.loopWaitMs();
+    }
+
+    /**
+     * The replication slots of the group (kept by the master, checked by a standby) and the WAL archive's settings;
+     * a failure here is logged and never stops the loop.
+     */
+    private void keepSlots(Observation o) {
+        if (!o.local().running() || !o.local().status().reachable() || actions.inProgress().isPresent()) {
+            return;
+        }
+        try {
+            pg.supervisor().ifPresent(sup -> {
+                try {
+                    archiving.whileRunning(sup.postmasterPid());
+                } catch (java.sql.SQLException e) {
+                    LOG.warn("[{}] WAL archive settings: {}", name, e.getMessage());
+                }
+            });
+            if (o.lock() == LockOwner.MINE && o.local().primary()) {
+                slots.onMaster(o.group());
+            } else if (o.local().standby()) {
+                slots.onStandby();
+            }
+        } catch (java.sql.SQLException | RuntimeException e) {
+            LOG.warn("[{}] replication slots: {}", name, e.getMessage());
+        }
     }
 
     private Observation observe() throws IOException {
@@ -413,9 +453,14 @@ public final class Deadman implements Closeable {
         }
         Map<String, Object> metadata = plugged.metadata();
         String refused = runner.refusedRequest();
-        if (!refused.isEmpty()) {
-            metadata = new java.util.LinkedHashMap<>(metadata);
-            metadata.put("refused_request", refused);
+        Optional<String> built = cloner.builtBy();
+        if (!refused.isEmpty() || built.isPresent()) {
+            Map<String, Object> m = new java.util.LinkedHashMap<>(metadata);
+            if (!refused.isEmpty()) {
+                m.put("refused_request", refused);
+            }
+            built.ifPresent(b -> m.put("built_by", b));
+            metadata = m;
         }
         NodeState ns = StateView.state(o, facts, plugged.problems(), metadata, plugins.get(),
                 live.policy().promotion());

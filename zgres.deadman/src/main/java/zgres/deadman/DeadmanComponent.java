@@ -155,6 +155,28 @@ public class DeadmanComponent implements ConfigScope {
                 @Option(value = "reclone"), @Option(value = "stop")})
         String rewind__failure() default "reclone";
 
+        @AttributeDefinition(description = "Replicas stream through a physical replication slot the master keeps for "
+                + "each member")
+        boolean replication__slots() default true;
+
+        @AttributeDefinition(description = "The slot of a member gone from /state (and not streaming) is dropped "
+                + "after this, s", min = "0")
+        int slot__drop__after__s() default 1800;
+
+        @AttributeDefinition(description = "The most WAL the master's slots may hold back (max_slot_wal_keep_size): "
+                + "a slot past it is invalidated and its member catches up from the archive or is cloned, MB",
+                min = "16")
+        long max__slot__wal__keep__size__mb() default 4096;
+
+        @AttributeDefinition(description = "Clone methods tried in order to build a replica (installed CloneMethod "
+                + "plugins: basebackup, pgbackrest, command)")
+        String[] clone__methods() default {"basebackup"};
+
+        @AttributeDefinition(description = "The WAL archive PostgreSQL archives to and restores from (an installed "
+                + "WalArchive plugin: pgbackrest), or empty for none (local file only: it makes PostgreSQL run a "
+                + "program)")
+        String wal__archive() default "";
+
         @AttributeDefinition(description = "postgresql.conf settings (name = value) written at initdb")
         String[] pg__parameters() default {};
 
@@ -169,6 +191,14 @@ public class DeadmanComponent implements ConfigScope {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile List<MetadataProvider> metadata = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<zgres.api.clone.CloneMethod> cloneMethods = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<zgres.api.clone.WalArchive> archives = new CopyOnWriteArrayList<>();
 
     @Reference
     Coordination zk;
@@ -280,7 +310,8 @@ public class DeadmanComponent implements ConfigScope {
             r.start();
             reader = r;
             d = new Deadman(s, zk.newClient("deadman-" + s.id().port(), s.sessionTimeoutMs()), zk.paths(), r, pg,
-                    () -> bundles(bc), () -> vetoes, () -> metadata);
+                    new Extensions(() -> bundles(bc), () -> vetoes, () -> metadata, () -> cloneMethods,
+                            () -> archives));
             scopes = Set.of(s.id().group(), s.id().toString());
             // the first question starts the runtime's tick probe (in the background, milliseconds); the lock waits
             // for its answer (LeaseKeeper), nothing else does

@@ -17,7 +17,8 @@ import zgres.deadman.pg.PgTools;
 public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser, String dbname, String superuser,
         String superuserPassword, String replicationUser, String replicationPassword, Path logFile, Tags tags,
         int sessionTimeoutMs, int loopWaitMs, int stateIntervalMs, int leaseMarginMs, Policy policy,
-        List<String> pgParameters, List<String> pgHba, int historyLimit) {
+        List<String> pgParameters, List<String> pgHba, int historyLimit, zgres.deadman.slots.SlotPolicy slots,
+        List<String> cloneMethods, String walArchive) {
 
     /**
      * The settings of a configuration whose values passed the metatype's rules (types, ranges, options): what remains
@@ -60,6 +61,17 @@ public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser
                 errors.add("pg_parameters: '" + p + "' must look like name = value");
             }
         }
+        for (String m : c.clone__methods()) {
+            if (!m.matches("[a-z][a-z0-9_-]{0,39}")) {
+                errors.add("clone_methods: '" + m + "' is not a clone method name ([a-z][a-z0-9_-]*)");
+            }
+        }
+        if (!c.wal__archive().isEmpty() && !c.wal__archive().matches("[a-z][a-z0-9_-]{0,39}")) {
+            errors.add("wal_archive: '" + c.wal__archive() + "' is not an archive plugin name ([a-z][a-z0-9_-]*)");
+        }
+        if (c.clone__methods().length == 0) {
+            errors.add("clone_methods: empty: name at least one (basebackup is today's pg_basebackup from the master)");
+        }
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException("invalid zgres.deadman configuration: " + String.join("; ", errors));
         }
@@ -73,7 +85,9 @@ public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser
                 new Policy(c.maximum__lag__on__failover(), c.election__delay__ms(), c.election__timeout__ms(),
                         c.crash__restart__timeout__ms(), c.follow__timeout__ms(), syncMode.mode(),
                         c.synchronous__node__count(), rewind.value()),
-                List.of(c.pg__parameters()), List.of(c.pg__hba()), c.history__limit());
+                List.of(c.pg__parameters()), List.of(c.pg__hba()), c.history__limit(),
+                new zgres.deadman.slots.SlotPolicy(c.replication__slots(), c.slot__drop__after__s() * 1000L,
+                        c.max__slot__wal__keep__size__mb()), List.of(c.clone__methods()), c.wal__archive());
     }
 
     public PgNode.Spec pgSpec() {

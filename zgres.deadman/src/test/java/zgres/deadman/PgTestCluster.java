@@ -83,7 +83,8 @@ public final class PgTestCluster implements AutoCloseable {
         DeadmanSettings s = DeadmanSettings.from(TestConfigs.of(DeadmanComponent.Config.class, config));
         PgNode pg = new PgNode(s.pgSpec(), new PgTools(s.pgBin(), s.pgUser()));
         Deadman d = new Deadman(s, client(s.sessionTimeoutMs()), paths, reader, pg,
-                () -> Map.of("zgres.deadman", "test"), List::of, List::of);
+                new Extensions(() -> Map.of("zgres.deadman", "test"), List::of, List::of,
+                        () -> List.of(new zgres.clone.basebackup.BasebackupMethod()), List::of));
         deadmans.add(d);
         d.start();
         return d;

@@ -54,12 +54,16 @@ public final class ConfigPolicy {
                 "state_interval_ms", null, "lease_margin_ms", null, "maximum_lag_on_failover", null,
                 "election_delay_ms", null, "election_timeout_ms", null, "crash_restart_timeout_ms", null,
                 "follow_timeout_ms", null, "synchronous_mode", null, "synchronous_node_count", null,
-                "rewind_failure", null, "history_limit", null, "http_address", EXPOSURE, "http_port", EXPOSURE));
+                "rewind_failure", null, "history_limit", null, "http_address", EXPOSURE, "http_port", EXPOSURE,
+                "replication_slots", null, "slot_drop_after_s", null, "max_slot_wal_keep_size_mb", null,
+                "clone_methods", null, "wal_archive", PG_PROGRAMS));
         k.put("zgres.deadman.cluster", keys(
                 "loop_wait_ms", null, "state_interval_ms", null, "maximum_lag_on_failover", null,
                 "election_delay_ms", null, "election_timeout_ms", null, "crash_restart_timeout_ms", null,
                 "follow_timeout_ms", null, "rewind_failure", null, "nofailover", null, "priority", null,
-                "synchronous_mode", null, "synchronous_node_count", null, "history_limit", null));
+                "synchronous_mode", null, "synchronous_node_count", null, "history_limit", null,
+                "replication_slots", null, "slot_drop_after_s", null, "max_slot_wal_keep_size_mb", null,
+                "clone_methods", null));
         k.put("zgres.metadata.zone", keys("zone", null, "zone_file", FILE));
         k.put("zgres.metrics", keys("address", EXPOSURE, "port", EXPOSURE));
         k.put("zgres.sync", keys("debounce_ms", null, "resync_interval_s", null, "max_backoff_ms", null));
@@ -74,6 +78,13 @@ public final class ConfigPolicy {
                 "listen_addr", EXPOSURE, "port", EXPOSURE, "extra_parameters", "pgbouncer settings can name files "
                         + "and change authentication",
                 "groups", null, "readonly_suffix", null, "zone", null, "pool_mode", null));
+        k.put("zgres.clone.basebackup", keys("max_rate_kbps", null, "timeout_minutes", null));
+        k.put("zgres.clone.command", keys("command", PROGRAM, "args", PROGRAM, "timeout_minutes", null));
+        k.put("zgres.clone.pgbackrest", keys(
+                "pgbackrest_bin", PROGRAM, "repo_path", FILE, "stanza", "it chooses which backups and WAL a node "
+                        + "restores", "retention_full", "it decides which backups are deleted",
+                "backup_interval_s", null, "backup_type", null, "process_max", null, "compress_type", null,
+                "archive_timeout_s", null));
         k.put("zgres.plugin.pghba", keys(
                 "group", AUTH, "data_dir", FILE, "hba_file", FILE, "user", AUTH, "method", AUTH));
         return java.util.Collections.unmodifiableMap(k);

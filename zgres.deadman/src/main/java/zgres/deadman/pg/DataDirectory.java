@@ -212,11 +212,14 @@ public final class DataDirectory {
         LOG.info("[{}] initdb done in {}", spec.name(), spec.dataDir());
     }
 
-    /** Makes the stopped cluster a standby of {@code upstream} (or of nobody yet). */
-    public void configureStandby(Optional<ConnInfo> upstream) throws IOException {
+    /**
+     * Makes the stopped cluster a standby of {@code upstream} (or of nobody yet), streaming through the replication
+     * slot {@code slot} on it ("" for none).
+     */
+    public void configureStandby(Optional<ConnInfo> upstream, String slot) throws IOException {
         tools.writeFile(spec.dataDir().resolve("standby.signal"), "", "rw-------");
         AutoConf.update(tools, spec.dataDir(), Map.of("primary_conninfo",
                 upstream.map(u -> libpq.conninfo(u, spec.replicationUser(), true)).orElse(""),
-                "recovery_target_timeline", "latest"));
+                "primary_slot_name", slot, "recovery_target_timeline", "latest"));
     }
 }

@@ -120,6 +120,29 @@ public final class LocalConnection implements Closeable {
         }
     }
 
+    /** Runs a query and returns its rows, every column as text (null stays null). */
+    public synchronized java.util.List<java.util.List<String>> query(String sql, int timeoutSeconds)
+            throws SQLException {
+        try (Statement st = connection().createStatement()) {
+            st.setQueryTimeout(timeoutSeconds);
+            try (ResultSet rs = st.executeQuery(sql)) {
+                int n = rs.getMetaData().getColumnCount();
+                java.util.List<java.util.List<String>> rows = new java.util.ArrayList<>();
+                while (rs.next()) {
+                    java.util.List<String> row = new java.util.ArrayList<>(n);
+                    for (int i = 1; i <= n; i++) {
+                        row.add(rs.getString(i));
+                    }
+                    rows.add(java.util.Collections.unmodifiableList(row));
+                }
+                return rows;
+            }
+        } catch (SQLException e) {
+            closeQuietly();
+            throw e;
+        }
+    }
+
     static String message(Exception e) {
         String m = e.getMessage();
         return m == null ? e.toString() : m.replace('\n', ' ');

@@ -96,6 +96,18 @@ public final class PgNode implements AutoCloseable {
         return data;
     }
 
+    /** @return the local cluster as clone and archive plugins see it */
+    public zgres.api.clone.LocalCluster local() {
+        String sockets = runDir.toString().length() < 90 ? runDir.toString() : "";
+        return new PgLocalCluster(zgres.api.NodeId.parse(spec.name()), spec, tools, runDir, sockets.isEmpty()
+                ? Optional.empty() : Optional.of(runDir));
+    }
+
+    /** @return the environment libpq programs run with (the passfile) */
+    public java.util.Map<String, String> libpqEnv() {
+        return libpq.env();
+    }
+
     /** @return connection strings to other nodes and the passfile they use */
     public Libpq libpq() {
         return libpq;
@@ -138,21 +150,6 @@ public final class PgNode implements AutoCloseable {
     /** @throws SourceCheck.Refused when {@code from} is not this group's server ({@link SourceCheck#forClone}) */
     public void checkCloneSource(ConnInfo from, String dbId) throws IOException {
         SourceCheck.forClone(from, spec.replicationUser(), spec.replicationPassword(), dbId);
-    }
-
-    /**
-     * Clones the cluster from another node with {@code pg_basebackup} (streaming the WAL it needs), after checking
-     * that the source's system identifier is the group's db-id ({@link SourceCheck#forClone}).
-     */
-    public void basebackup(ConnInfo from, String dbId) throws IOException {
-        checkCloneSource(from, dbId);
-        tools.createDirectory(spec.dataDir(), "rwx------");
-        Exec.Result r = tools.run(Duration.ofHours(6), libpq.env(), "pg_basebackup", "-D", spec.dataDir().toString(),
-                "-d", libpq.conninfo(from, spec.replicationUser(), true), "-X", "stream", "-c", "fast", "--no-password");
-        if (!r.ok()) {
-            throw new IOException(r.describe());
-        }
-        LOG.info("[{}] pg_basebackup from {} done", spec.name(), from.address());
     }
 
     /**
@@ -208,10 +205,38 @@ public final class PgNode implements AutoCloseable {
         }
     }
 
-    /** Points a running standby at another upstream: PostgreSQL reloads primary_conninfo without a restart. */
+    private volatile java.util.function.Supplier<String> primarySlot = () -> "";
+
+    /** Runs before every start of PostgreSQL (the WAL archive's settings). */
+    @FunctionalInterface
+    public interface StartHook {
+        void run() throws IOException;
+    }
+
+    private volatile StartHook beforeStart = () -> { };
+
+    public void beforeStart(StartHook hook) {
+        this.beforeStart = hook;
+    }
+
+    /** Where the name of the replication slot this node streams through comes from ("" for none). */
+    public void primarySlot(java.util.function.Supplier<String> slot) {
+        this.primarySlot = slot;
+    }
+
+    /** Makes the stopped cluster a standby of {@code upstream} (or of nobody yet), through its slot. */
+    public void configureStandby(Optional<ConnInfo> upstream) throws IOException {
+        data.configureStandby(upstream, primarySlot.get());
+    }
+
+    /**
+     * Points a running standby at another upstream (through its slot there): PostgreSQL reloads primary_conninfo and
+     * primary_slot_name without a restart.
+     */
     public void repoint(ConnInfo upstream) throws SQLException {
         jdbc.execute("ALTER SYSTEM SET primary_conninfo = " + AutoConf.quote(libpq.conninfo(upstream,
                 spec.replicationUser(), true)), 10);
+        jdbc.execute("ALTER SYSTEM SET primary_slot_name = " + AutoConf.quote(primarySlot.get()), 10);
         jdbc.execute("SELECT pg_reload_conf()", 10);
     }
 
@@ -256,6 +281,7 @@ public final class PgNode implements AutoCloseable {
         }
         killStrayPostmaster();
         closeSupervisor();
+        beforeStart.run();
         supervisor = Supervisor.start(spec.name(), script(), tools.user(), spec.logFile(), armedDeadline,
                 postgresCommand(), events);
         LOG.info("[{}] started PostgreSQL (pid {}) as {}{}", spec.name(), supervisor.postmasterPid(),

@@ -23,8 +23,8 @@ import zgres.zookeeper.Znodes;
 
 /**
  * Makes a data directory: {@code initdb} for the first node of a group (holding the lock, so that two first nodes
- * cannot both bootstrap), {@code pg_basebackup} from the master for the others, and a new clone of a standby that
- * cannot start. Owns {@code /static/{group}-db-id} (written once by the bootstrapping master). initdb and
+ * cannot both bootstrap), a clone ({@link Cloner}: pg_basebackup from the master by default) for the others, and a
+ * new clone of a standby that cannot start. Owns {@code /static/{group}-db-id} (written once by the bootstrapping master). initdb and
  * pg_basebackup run as {@link LongActions}, off the loop.
  */
 public final class Provisioner {
@@ -38,10 +38,11 @@ public final class Provisioner {
     private final LeaseKeeper lease;
     private final LongActions actions;
     private final Promoter promoter;
+    private final Cloner cloner;
     private final Consumer<NodePhase> phase;
 
     public Provisioner(CuratorFramework client, ZkPaths paths, NodeId me, PgNode pg, LeaseKeeper lease,
-            LongActions actions, Promoter promoter, Consumer<NodePhase> phase) {
+            LongActions actions, Promoter promoter, Cloner cloner, Consumer<NodePhase> phase) {
         this.client = client;
         this.paths = paths;
         this.me = me;
@@ -50,6 +51,7 @@ public final class Provisioner {
         this.lease = lease;
         this.actions = actions;
         this.promoter = promoter;
+        this.cloner = cloner;
         this.phase = phase;
     }
 
@@ -110,16 +112,18 @@ public final class Provisioner {
         }
     }
 
-    /** Clones the master with pg_basebackup in the background; the loop starts the standby afterwards. */
+    /**
+     * Builds the replica in the background with the configured clone methods ({@link Cloner}: pg_basebackup from the
+     * master by default); the loop starts the standby afterwards.
+     */
     public void clone(ConnInfo from, String dbId) {
         phase.accept(NodePhase.BASEBACKUP);
-        actions.start("pg_basebackup from " + from.address(), () -> {
+        actions.start("clone (master " + from.address() + ")", () -> {
             try {
-                pg.basebackup(from, dbId);
-                pg.data().configureStandby(Optional.of(from));
+                cloner.clone(Optional.of(from), dbId);
+                pg.configureStandby(Optional.of(from));
             } catch (Exception e) {
-                LOG.error("[{}] pg_basebackup from {} failed: {}", name, from.address(), e.getMessage());
-                pg.moveAside("pg_basebackup failed"); // (pg_basebackup removes what it wrote: normally nothing left)
+                LOG.error("[{}] {}", name, e.getMessage());
                 phase.accept(NodePhase.STOPPED);
                 throw e;
             }

@@ -143,8 +143,30 @@ class FailoverAcceptanceTest {
         m.killNode();
         NodeProcess n = g.awaitNewMaster(m, 60_000);
         finish(n);
+        // the new master made the other replica's slot before it followed: it streams through it at once
+        NodeProcess other = g.nodes().stream().filter(x -> x != m && x != n).findFirst().orElseThrow();
+        g.await(other + " streaming through its slot on " + n, 30_000, s -> activeSlots(n).contains(
+                slot(other)));
         m.start();
         awaitRejoinedAsReplica(m, n);
+        g.await(m + " streaming through its slot on " + n, 30_000, s -> activeSlots(n).contains(
+                slot(m)));
+    }
+
+    /** @return the name of a node's replication slot on the master (SlotName: a loopback address loses nothing) */
+    static String slot(NodeProcess n) {
+        return "zgres_" + n.host().replace('.', '_') + "_" + n.port();
+    }
+
+    /** @return the replication slots a node's PostgreSQL reports active, comma-separated */
+    static String activeSlots(NodeProcess n) {
+        try {
+            String s = zgres.testkit.Pg.one(n.host(), n.port(), "SELECT string_agg(slot_name, ',' ORDER BY slot_name) "
+                    + "FROM pg_replication_slots WHERE active");
+            return s == null ? "" : s;
+        } catch (java.sql.SQLException e) {
+            return "";
+        }
     }
 
     @Test
@@ -157,8 +179,14 @@ class FailoverAcceptanceTest {
                 .isTrue();
         NodeProcess n = g.awaitNewMaster(m, 60_000);
         finish(n);
+        // the new master made the other replica's slot before it followed: it streams through it at once
+        NodeProcess other = g.nodes().stream().filter(x -> x != m && x != n).findFirst().orElseThrow();
+        g.await(other + " streaming through its slot on " + n, 30_000, s -> activeSlots(n).contains(
+                slot(other)));
         m.start();
         awaitRejoinedAsReplica(m, n);
+        g.await(m + " streaming through its slot on " + n, 30_000, s -> activeSlots(n).contains(
+                slot(m)));
     }
 
     @Test
