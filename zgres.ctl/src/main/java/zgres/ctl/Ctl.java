@@ -11,6 +11,7 @@ import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
 import org.osgi.util.converter.Converters;
 
 import zgres.shell.internal.AclCommands;
+import zgres.shell.internal.BackupCommands;
 import zgres.shell.internal.ConfigCommands;
 import zgres.shell.internal.CtlRunner;
 import zgres.shell.internal.ListingConverter;
@@ -79,6 +80,7 @@ public final class Ctl {
         add(processor, new ZgresCommands(zk, reader));
         add(processor, new ConfigCommands(zk, reader));
         add(processor, new AclCommands(zk));
+        add(processor, new BackupCommands(zk, reader));
         add(processor, new SyncCommands());
         int code = CtlRunner.run(processor, "zgres:" + command, args);
         // close the session now: a JVM exiting while the client's thread waits in the kernel spends 300 ms waiting

@@ -22,7 +22,7 @@ import org.apache.zookeeper.data.Id;
  * <caption>Permissions (r read, w write, c create children, d delete children, a change the ACL)</caption>
  * <tr><th>path</th><th>node</th><th>operator</th><th>sync</th></tr>
  * <tr><td>the root and its parents</td><td>rc</td><td>rwcda</td><td>r</td></tr>
- * <tr><td>{@code /state /conn /lock /static /history /sync /switchover /bootstrap} and below</td><td>rwcd</td>
+ * <tr><td>{@code /state /conn /lock /static /history /sync /switchover /bootstrap /backup} and below</td><td>rwcd</td>
  * <td>rwcda</td><td>r</td></tr>
  * <tr><td>{@code /config /pause} and anything else under the root</td><td>r</td><td>rwcda</td><td>r</td></tr>
  * </table>
@@ -32,7 +32,7 @@ import org.apache.zookeeper.data.Id;
 public final class ZkAcls implements ACLProvider {
     /** Where database nodes write: what the deadman owns, and the switchover it carries out. */
     public static final Set<String> NODE_AREAS = Set.of("state", "conn", "lock", "static", "history", "sync", "switchover",
-            "bootstrap");
+            "bootstrap", "backup");
 
     private static final int READ = Perms.READ;
     private static final int NODE_WRITE = Perms.READ | Perms.WRITE | Perms.CREATE | Perms.DELETE;

@@ -47,6 +47,10 @@ public final class ZkPaths {
         return root + "/switchover";
     }
 
+    public String backupDir() {
+        return root + "/backup";
+    }
+
     public String pauseDir() {
         return root + "/pause";
     }
@@ -90,6 +94,11 @@ public final class ZkPaths {
 
     public String sync(String group) {
         return syncDir() + "/" + GroupName.require(group);
+    }
+
+    /** @return the group's backup request ({@code zgres:backup}) */
+    public String backup(String group) {
+        return backupDir() + "/" + GroupName.require(group);
     }
 
     public String switchover(String group) {

@@ -75,6 +75,15 @@ public final class Znodes {
     }
 
     /** {@code /switchover/{group}} */
+    public static byte[] encode(zgres.api.BackupRequest b) {
+        return JsonCodec.writeBackupRequest(b);
+    }
+
+    /** @throws IllegalArgumentException naming the field when the znode is not a valid backup request */
+    public static zgres.api.BackupRequest decodeBackupRequest(byte[] data) {
+        return JsonCodec.readBackupRequest(data);
+    }
+
     public static byte[] encode(Switchover s) {
         return JsonCodec.writeSwitchover(s);
     }

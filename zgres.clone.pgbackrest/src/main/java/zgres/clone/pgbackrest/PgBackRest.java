@@ -98,6 +98,10 @@ public class PgBackRest implements CloneMethod, WalArchive, MetadataProvider, Me
     private final Object backupLock = new Object();
     private ScheduledExecutorService scheduler;
 
+    /** ZooKeeper, where {@code zgres:backup} asks for a backup ({@code /backup/{group}}) */
+    @org.osgi.service.component.annotations.Reference
+    volatile zgres.zookeeper.Coordination zk;
+
     @Activate
     void activate(Config c) {
         settings = Settings.from(c);
@@ -190,6 +194,7 @@ public class PgBackRest implements CloneMethod, WalArchive, MetadataProvider, Me
                 if (!ensureStanza(r)) {
                     continue;
                 }
+                requested(r);
                 long interval = settings.backupIntervalS();
                 Optional<NodeRepo.Backup> last = refreshedLatest(r, false);
                 if (interval > 0 && (last.isEmpty() || last.get().stop().plusSeconds(interval).isBefore(
@@ -200,6 +205,45 @@ public class PgBackRest implements CloneMethod, WalArchive, MetadataProvider, Me
             }
         } catch (RuntimeException e) {
             LOG.error("pgBackRest scheduler: {}", e.toString(), e);
+        }
+    }
+
+    /** Carries out a backup an operator asked for ({@code zgres:backup}), reporting in the request's znode. */
+    private void requested(NodeRepo r) {
+        String path = zk.paths().backup(r.node().id().group());
+        org.apache.zookeeper.data.Stat stat = new org.apache.zookeeper.data.Stat();
+        zgres.api.BackupRequest req;
+        try {
+            req = zgres.zookeeper.Znodes.decodeBackupRequest(zk.client().getData().storingStatIn(stat)
+                    .forPath(path));
+        } catch (org.apache.zookeeper.KeeperException.NoNodeException e) {
+            return;
+        } catch (IllegalArgumentException e) {
+            LOG.warn("[{}] ignoring {}: {}", r.node().id(), path, e.getMessage());
+            return;
+        } catch (Exception e) {
+            LOG.debug("[{}] reading {}: {}", r.node().id(), path, e.toString());
+            return;
+        }
+        if (req.stage() != zgres.api.BackupRequest.Stage.REQUESTED) {
+            return;
+        }
+        String me = r.node().id().toString();
+        try {
+            // taken with the version read: two masters (or two runtimes) never both run it
+            stat = zk.client().setData().withVersion(stat.getVersion()).forPath(path, zgres.zookeeper.Znodes.encode(
+                    req.at(zgres.api.BackupRequest.Stage.RUNNING, me, "")));
+        } catch (Exception e) {
+            LOG.debug("[{}] taking {}: {}", r.node().id(), path, e.toString());
+            return;
+        }
+        String outcome = backup(r, req.type(), "requested at " + req.requestedAt() + " (zgres:backup)");
+        boolean ok = outcome.startsWith("backup ") && !outcome.startsWith("backup failed");
+        try {
+            zk.client().setData().withVersion(stat.getVersion()).forPath(path, zgres.zookeeper.Znodes.encode(req.at(
+                    ok ? zgres.api.BackupRequest.Stage.DONE : zgres.api.BackupRequest.Stage.FAILED, me, outcome)));
+        } catch (Exception e) {
+            LOG.warn("[{}] could not report the backup's outcome in {}: {}", r.node().id(), path, e.toString());
         }
     }
 

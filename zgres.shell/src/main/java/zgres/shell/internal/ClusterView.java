@@ -83,6 +83,8 @@ final class ClusterView {
                 for (String p : s.problems()) {
                     notes.add("  " + s.id().address() + ": " + p);
                 }
+                meta(s, "built_by").ifPresent(b -> notes.add("  " + s.id().address() + ": built by " + b));
+                meta(s, "backup").ifPresent(b -> notes.add("  " + s.id().address() + ": newest backup " + b));
             }
             if (g.master().isPresent() && !g.states().containsKey(g.master().get())) {
                 notes.add("  lock held by " + g.master().get().address() + ", which publishes no state");
@@ -100,6 +102,16 @@ final class ClusterView {
             return only.map(o -> "no group '" + o + "' in ZooKeeper").orElse("no groups in ZooKeeper");
         }
         return sb.toString().stripTrailing();
+    }
+
+    /** @return a metadata value as one line of printable text (read from ZooKeeper: no control character passes) */
+    static Optional<String> meta(NodeState s, String key) {
+        Object v = s.metadata().get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        String t = String.valueOf(v).replaceAll("\\p{Cntrl}", "?");
+        return Optional.of(t.length() > 300 ? t.substring(0, 300) + "..." : t);
     }
 
     static String json(ClusterSnapshot snap, Optional<String> only) {
@@ -147,6 +159,8 @@ final class ClusterView {
         Map<String, String> plugins = new LinkedHashMap<>(s.plugins());
         ObjectNode pl = o.putObject("plugins");
         plugins.forEach(pl::put);
+        o.put("built_by", meta(s, "built_by").orElse(""));
+        o.put("backup", meta(s, "backup").orElse(""));
         o.put("updated_at", s.updatedAt().toString());
         return o;
     }

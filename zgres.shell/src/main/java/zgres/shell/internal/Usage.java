@@ -27,6 +27,7 @@ public final class Usage {
                 "history")) {
             COMMANDS.put(f, ZgresCommands.class);
         }
+        COMMANDS.put("backup", BackupCommands.class);
         COMMANDS.put("config", ConfigCommands.class);
         COMMANDS.put("plugins", ConfigCommands.class);
         COMMANDS.put("acl", AclCommands.class);

@@ -261,6 +261,32 @@ public final class JsonCodec {
                 stage, from, lsn(o, "final_lsn"));
     }
 
+    // ---------------------------------------------------------------- /backup
+
+    public static byte[] writeBackupRequest(zgres.api.BackupRequest b) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("type", b.type());
+        o.put("requested_at", b.requestedAt().toString());
+        o.put("state", b.stage().jsonName());
+        o.put("node", b.node());
+        o.put("message", b.message());
+        o.put("updated_at", b.updatedAt().toString());
+        return bytes(o);
+    }
+
+    public static zgres.api.BackupRequest readBackupRequest(byte[] data) {
+        JsonNode o = object(data);
+        zgres.api.BackupRequest.Stage stage;
+        try {
+            stage = zgres.api.BackupRequest.Stage.fromJson(text(o, "state", true));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("field 'state': " + e.getMessage());
+        }
+        Instant requested = instant(o, "requested_at");
+        return new zgres.api.BackupRequest(text(o, "type", true), requested, stage, text(o, "node", false),
+                text(o, "message", false), o.has("updated_at") ? instant(o, "updated_at") : requested);
+    }
+
     // ---------------------------------------------------------------- /history, /pause
 
     public static byte[] writeHistory(HistoryEntry h) {
