@@ -454,14 +454,13 @@ public final class Deadman implements Closeable {
         Map<String, Object> metadata = plugged.metadata();
         String refused = runner.refusedRequest();
         Optional<String> built = cloner.builtBy();
-        if (!refused.isEmpty() || built.isPresent()) {
-            Map<String, Object> m = new java.util.LinkedHashMap<>(metadata);
-            if (!refused.isEmpty()) {
-                m.put("refused_request", refused);
-            }
-            built.ifPresent(b -> m.put("built_by", b));
-            metadata = m;
+        Map<String, Object> m = new java.util.LinkedHashMap<>(metadata);
+        if (!refused.isEmpty()) {
+            m.put("refused_request", refused);
         }
+        built.ifPresent(b -> m.put("built_by", b));
+        m.put("clone_methods", cloner.availability());
+        metadata = m;
         NodeState ns = StateView.state(o, facts, plugged.problems(), metadata, plugins.get(),
                 live.policy().promotion());
         // positions go out at once while the lock is free (the election wants them), and from a master whose

@@ -89,6 +89,19 @@ public final class Cloner {
         return d.resolveSibling(d.getFileName() + ".zgres").resolve("built-by");
     }
 
+    /**
+     * @return the configured clone methods in order, each marked when its plugin is not installed (published in
+     *         {@code /state} as {@code clone_methods})
+     */
+    public String availability() {
+        List<String> installedNames = installed.get().stream().map(Cloner::safeName).toList();
+        List<String> out = new ArrayList<>();
+        for (String m : order.get()) {
+            out.add(installedNames.contains(m) ? m : m + " (not installed)");
+        }
+        return String.join(", ", out);
+    }
+
     /** @return where a build happens before it is moved into place */
     public Path staging() {
         Path d = pg.dataDir().toAbsolutePath();

@@ -58,7 +58,7 @@ public class ZgresCommands {
             + "  pause        Pause a group: no automatic action\n"
             + "  resume       Resume automatic management of a paused group\n"
             + "  history      Show a group's promotions\n"
-            + "  backup       Take a backup of a group now, on its master (a backup plugin must run there: pgBackRest)\n"
+            + "  backup       Take a backup of a group now, on its master\n"
             + "  config       Cluster configuration in ZooKeeper\n"
             + "  plugins      Every node's zgres bundles and their versions, from /state\n"
             + "  acl          Check every znode's ACL against its role-based ACL\n"

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 /** The help the console and ./zgres ctl print, from the commands' own annotations. */
 class UsageTest {
     static final List<Class<?>> COMMAND_CLASSES = List.of(ZgresCommands.class, ConfigCommands.class, AclCommands.class,
+            BackupCommands.class,
             SyncCommands.class);
 
     @Test

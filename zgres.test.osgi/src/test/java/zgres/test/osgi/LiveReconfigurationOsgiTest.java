@@ -322,4 +322,49 @@ class LiveReconfigurationOsgiTest extends LiveRuntime {
         assertThat(after.getCzxid()).as("the deadman kept its lock").isEqualTo(lock.getCzxid());
         assertThat(after.getEphemeralOwner()).as("and its session").isEqualTo(lock.getEphemeralOwner());
     }
+
+    @Test
+    @Order(6)
+    void cloneMethodBundlesAreRemovedInstalledAndUpdatedLiveAndTheMasterKeepsItsLock() throws Exception {
+        Stat lock = lockStat();
+        await("/state lists the installed clone method", 20_000, () -> {
+            try {
+                return stateJson().contains("\"clone_methods\":\"basebackup\"");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        Bundle method = Arrays.stream(context.getBundles()).filter(x -> "zgres.clone.basebackup".equals(x
+                .getSymbolicName())).findFirst().orElseThrow();
+        byte[] original = withVersion(method, method.getVersion().toString());
+        method.uninstall();
+        await("the removed method is marked in /state", 20_000, () -> {
+            try {
+                return stateJson().contains("\"clone_methods\":\"basebackup(notinstalled)\"");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        method = context.installBundle("zgres-live-basebackup", new ByteArrayInputStream(original));
+        method.start();
+        await("the installed method is back", 20_000, () -> {
+            try {
+                return stateJson().contains("\"clone_methods\":\"basebackup\"");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        method.update(new ByteArrayInputStream(withVersion(method, "1.0.1.live")));
+        await("the updated method is there", 20_000, () -> {
+            try {
+                return stateJson().contains("\"clone_methods\":\"basebackup\"") && stateJson().contains(
+                        "\"zgres.clone.basebackup\":\"1.0.1.live\"");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        Stat after = lockStat();
+        assertThat(after.getCzxid()).as("the deadman kept its lock").isEqualTo(lock.getCzxid());
+        assertThat(after.getEphemeralOwner()).as("and its session").isEqualTo(lock.getEphemeralOwner());
+    }
 }
