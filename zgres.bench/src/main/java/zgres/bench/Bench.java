@@ -62,6 +62,9 @@ public final class Bench {
                             "3")), profile, Long.parseLong(opts.getOrDefault("handover-ms", "1000")), Long.parseLong(opts
                                     .getOrDefault("failover-s", "60")), Boolean.parseBoolean(opts.getOrDefault(
                                             "lsn-moving", "false")));
+            case "clone" -> CloneBench.run(Integer.parseInt(opts.getOrDefault("size-mb", "1024")),
+                    Integer.parseInt(opts.getOrDefault("runs", "3")), Boolean.parseBoolean(opts.getOrDefault(
+                            "drop-caches", Boolean.toString(zgres.testkit.OsUser.current().equals("root")))));
             case "ctl" -> CtlBench.run(Integer.parseInt(opts.getOrDefault("runs", "10")));
             case "startup" -> StartupBench.run(Integer.parseInt(opts.getOrDefault("runs", "5")));
             case "config" -> ConfigBench.run(Integer.parseInt(opts.getOrDefault("changes", "100")),
@@ -105,6 +108,7 @@ public final class Bench {
                 + "       ./zgres bench scale [--groups 100,300,1000] [--minutes 3] [--handover-ms 1000] "
                 + "[--failover-s 60] [--lsn-moving] [--profile default|fast]\n"
                 + "       ./zgres bench scale --snapshot-cost [--groups 100,300,1000,3000]\n"
+                + "       ./zgres bench clone [--size-mb 1024] [--runs 3] [--drop-caches true|false]\n"
                 + "       ./zgres bench ctl [--runs 10]\n"
                 + "       ./zgres bench startup [--runs 5]");
         System.exit(2);

@@ -89,7 +89,12 @@ public class PgBackRest implements CloneMethod, WalArchive, MetadataProvider, Me
 
     private volatile Settings settings;
     private final Map<NodeId, NodeRepo> nodes = new ConcurrentHashMap<>();
-    private final Map<NodeId, Role> roles = new ConcurrentHashMap<>();
+    /** a local node's role as its deadman last reported it, and when ({@link System#nanoTime()}) */
+    private record Reported(Role role, long at) {}
+
+    /** a role reported longer ago than this is not believed (the deadman stopped, or PostgreSQL is down) */
+    private static final long ROLE_FRESH_NS = TimeUnit.SECONDS.toNanos(10);
+    private final Map<NodeId, Reported> roles = new ConcurrentHashMap<>();
     private final Map<String, Boolean> stanzaReady = new ConcurrentHashMap<>();
     private final Map<String, NodeRepo.Backup> latest = new ConcurrentHashMap<>();
     private final Map<String, Long> infoAt = new ConcurrentHashMap<>();
@@ -168,7 +173,7 @@ public class PgBackRest implements CloneMethod, WalArchive, MetadataProvider, Me
 
     @Override
     public Map<String, Object> metadata(NodeContext node) {
-        roles.put(node.id(), node.role());
+        roles.put(node.id(), new Reported(node.role(), System.nanoTime()));
         NodeRepo r = nodes.get(node.id());
         if (node.role() != Role.MASTER || r == null) {
             return Map.of();
@@ -180,8 +185,10 @@ public class PgBackRest implements CloneMethod, WalArchive, MetadataProvider, Me
     /** @return the local nodes that are masters now */
     List<NodeRepo> masters() {
         List<NodeRepo> m = new ArrayList<>();
+        long now = System.nanoTime();
         nodes.forEach((id, r) -> {
-            if (roles.get(id) == Role.MASTER) {
+            Reported rep = roles.get(id);
+            if (rep != null && rep.role() == Role.MASTER && now - rep.at() < ROLE_FRESH_NS) {
                 m.add(r);
             }
         });
@@ -226,6 +233,16 @@ public class PgBackRest implements CloneMethod, WalArchive, MetadataProvider, Me
             return;
         }
         if (req.stage() != zgres.api.BackupRequest.Stage.REQUESTED) {
+            return;
+        }
+        try {
+            // only the lock's holder takes it (a role reported a moment ago may be out of date)
+            NodeId holder = zgres.zookeeper.Znodes.decodeLock(r.node().id().group(), zk.client().getData().forPath(
+                    zk.paths().lock(r.node().id().group())));
+            if (!holder.equals(r.node().id())) {
+                return;
+            }
+        } catch (Exception e) {
             return;
         }
         String me = r.node().id().toString();

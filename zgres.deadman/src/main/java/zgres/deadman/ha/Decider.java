@@ -137,8 +137,8 @@ public final class Decider {
         }
         Optional<NodeId> master = o.group().master();
         if (o.lock() == LockOwner.OTHER && master.isPresent() && o.group().masterConn().isPresent()) {
-            return Decision.of(Action.CLONE, master.get(), Situation.CLONE_FROM_MASTER, "empty data directory: cloning "
-                    + "from master " + master.get().address() + " with pg_basebackup");
+            return Decision.of(Action.CLONE, master.get(), Situation.CLONE_FROM_MASTER, "empty data directory: "
+                    + "building a replica with the clone methods (master " + master.get().address() + ")");
         }
         if (o.lock() == LockOwner.MINE_STALE) {
             return Decision.of(Action.DELETE_STALE_LOCK, Situation.STALE_LOCK, "empty data directory but the lock "

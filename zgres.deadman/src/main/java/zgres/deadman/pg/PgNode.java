@@ -37,6 +37,7 @@ public final class PgNode implements AutoCloseable {
     private final Path runDir;
     private final Libpq libpq;
     private final DataDirectory data;
+    private final PgLocalCluster local;
     private Path script;
     private final LocalConnection jdbc;
     private volatile Supervisor supervisor;
@@ -51,6 +52,8 @@ public final class PgNode implements AutoCloseable {
         this.script = supervisorScript();
         this.libpq = new Libpq(spec, tools, runDir.resolve("pgpass"));
         this.data = new DataDirectory(spec, tools, runDir, libpq);
+        this.local = new PgLocalCluster(zgres.api.NodeId.parse(spec.name()), spec, tools, runDir,
+                runDir.toString().length() < 90 ? Optional.of(runDir) : Optional.empty());
     }
 
     /**
@@ -98,9 +101,7 @@ public final class PgNode implements AutoCloseable {
 
     /** @return the local cluster as clone and archive plugins see it */
     public zgres.api.clone.LocalCluster local() {
-        String sockets = runDir.toString().length() < 90 ? runDir.toString() : "";
-        return new PgLocalCluster(zgres.api.NodeId.parse(spec.name()), spec, tools, runDir, sockets.isEmpty()
-                ? Optional.empty() : Optional.of(runDir));
+        return local;
     }
 
     /** @return the environment libpq programs run with (the passfile) */

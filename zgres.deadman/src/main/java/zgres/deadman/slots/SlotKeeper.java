@@ -141,7 +141,16 @@ public final class SlotKeeper implements MetricSource {
             }
         });
         if (!missing.isEmpty()) {
-            create(missing, wanted);
+            try {
+                create(missing, wanted);
+                lastCreateError = "";
+            } catch (SQLException e) {
+                if (!String.valueOf(e.getMessage()).equals(lastCreateError)) {
+                    lastCreateError = String.valueOf(e.getMessage());
+                    LOG.warn("[{}] could not create the replication slots {}: {} (trying again every cycle)", name,
+                            missing, e.getMessage());
+                }
+            }
         }
     }
 
@@ -198,15 +207,28 @@ public final class SlotKeeper implements MetricSource {
         return policy.get().enabled() ? SlotName.of(me) : "";
     }
 
+    /**
+     * @return the slots the group's members need: every other node in {@code /state} that is, or may become, a
+     *         copy of this group (its system identifier unknown yet, or the group's db-id); at most {@link #MAX_SLOTS}
+     */
     private Map<String, NodeId> wanted(GroupState group) {
         Map<String, NodeId> w = new TreeMap<>();
-        for (NodeId n : group.states().keySet()) {
-            if (!n.equals(me)) {
+        for (zgres.api.NodeState st : group.states().values()) {
+            NodeId n = st.id();
+            boolean ours = st.systemId().isEmpty() || group.dbId().isEmpty() || st.systemId().equals(group.dbId());
+            if (!n.equals(me) && ours && w.size() < MAX_SLOTS) {
                 w.put(SlotName.of(n), n);
             }
         }
         return w;
     }
+
+    /**
+     * The most member slots zgres keeps: {@code max_replication_slots} is 10 and pg_basebackup needs a temporary one
+     * per clone; a flood of forged {@code /state} znodes cannot take every slot, nor hold more than the bound.
+     */
+    static final int MAX_SLOTS = 8;
+    private String lastCreateError = "";
 
     private void create(List<String> slots, Map<String, NodeId> members) throws SQLException {
         StringBuilder arr = new StringBuilder();
