@@ -82,7 +82,7 @@ public final class Deadman implements Closeable {
     private final SwitchoverCoordinator switchovers;
     private final SyncReplication sync;
     private final zgres.deadman.slots.SlotKeeper slots;
-    private final zgres.deadman.archive.WalArchiving archiving;
+    private final Housekeeping housekeeping;
     private final Observer observer;
     private final ActionRunner runner;
 
@@ -167,9 +167,10 @@ public final class Deadman implements Closeable {
         this.observer = new Observer(me, cache, client, paths, lease, pg, sync, switchovers);
         this.slots = new zgres.deadman.slots.SlotKeeper(me, pg, () -> live.slots());
         pg.primarySlot(slots::slotName);
-        this.archiving = new zgres.deadman.archive.WalArchiving(name, pg, extensions.archives(),
-                () -> live.walArchive());
+        zgres.deadman.archive.WalArchiving archiving = new zgres.deadman.archive.WalArchiving(name, pg,
+                extensions.archives(), () -> live.walArchive());
         pg.beforeStart(archiving::beforeStart);
+        this.housekeeping = new Housekeeping(name, pg, slots, archiving);
         this.runner = new ActionRunner(me, pg, lease, publisher, actions, promoter, provisioner, switchovers, sync,
                 slots, observer, phase, () -> live.policy(), new ActionRunner.Loop() {
                     @Override
@@ -385,35 +386,9 @@ public final class Deadman implements Closeable {
         if (d.acts()) {
             publish(observe());
         }
-        keepSlots(o);
+        housekeeping.run(o, actions.inProgress().isPresent());
         boolean busy = o.lock() == LockOwner.NONE || d.acts() || d.situation() == Situation.STARTING_UP;
         return busy ? Math.min(100, live.loopWaitMs()) : live.loopWaitMs();
-    }
-
-    /**
-     * The replication slots of the group (kept by the master, checked by a standby) and the WAL archive's settings;
-     * a failure here is logged and never stops the loop.
-     */
-    private void keepSlots(Observation o) {
-        if (!o.local().running() || !o.local().status().reachable() || actions.inProgress().isPresent()) {
-            return;
-        }
-        try {
-            pg.supervisor().ifPresent(sup -> {
-                try {
-                    archiving.whileRunning(sup.postmasterPid());
-                } catch (java.sql.SQLException e) {
-                    LOG.warn("[{}] WAL archive settings: {}", name, e.getMessage());
-                }
-            });
-            if (o.lock() == LockOwner.MINE && o.local().primary()) {
-                slots.onMaster(o.group());
-            } else if (o.local().standby()) {
-                slots.onStandby();
-            }
-        } catch (java.sql.SQLException | RuntimeException e) {
-            LOG.warn("[{}] replication slots: {}", name, e.getMessage());
-        }
     }
 
     private Observation observe() throws IOException {
@@ -478,11 +453,7 @@ public final class Deadman implements Closeable {
 
     // ------------------------------------------------------------------ stopping
 
-    /**
-     * A master whose deadman stops cleanly hands over like a switchover to the best replica, when one qualifies and
-     * no request is pending: the candidate takes the lock at once (no election delay) and promotes with the final
-     * position. On any doubt it falls back to stopping PostgreSQL and releasing the lock.
-     */
+    /** nodes of this runtime that stop with this one (see {@link #stoppingWith}) */
     private volatile java.util.Set<NodeId> stoppingToo = java.util.Set.of();
 
     /**
@@ -493,29 +464,8 @@ public final class Deadman implements Closeable {
         stoppingToo = java.util.Set.copyOf(nodes);
     }
 
-    private void handOverOnStop() {
-        try {
-            Observation o = observe();
-            if (o.lock() != LockOwner.MINE || o.group().switchover().isPresent() || !lease.valid()) {
-                return;
-            }
-            Decision d = new Decider(live.policy()).onStop(o, stoppingToo);
-            if (d.action() != Action.HANDOVER) {
-                LOG.warn("[{}] stopping: {}", name, d.reason());
-                return;
-            }
-            LOG.warn("[{}] {}", name, d.reason());
-            NodeId to = d.target().orElseThrow();
-            switchovers.handOver(new Switchover(Switchover.Kind.SWITCHOVER, to.toString(), Instant.now(), null, false,
-                    Switchover.Stage.REQUESTED, "", Lsn.ZERO), to, true);
-        } catch (Exception e) {
-            LOG.warn("[{}] stopping: could not hand over ({}): stopping PostgreSQL and releasing the lock", name,
-                    e.toString());
-        }
-    }
-
     /**
-     * Stops cleanly: a master hands over (see {@link #handOverOnStop}) or gives PostgreSQL a fast shutdown (which sends
+     * Stops cleanly: a master hands over (see {@link SwitchoverCoordinator#handOverOnStop}) or gives PostgreSQL a fast shutdown (which sends
      * all its WAL to connected standbys) while the lease is still renewed, then releases the lock at once so that
      * failover does not wait for the session to expire.
      */
@@ -533,7 +483,15 @@ public final class Deadman implements Closeable {
         }
         actions.close();
         if (lease.current().isPresent() && pg.running()) {
-            handOverOnStop();
+            try {
+                Observation o = observe();
+                if (o.lock() == LockOwner.MINE && lease.valid()) {
+                    switchovers.handOverOnStop(o, live.policy(), stoppingToo);
+                }
+            } catch (Exception e) {
+                LOG.warn("[{}] stopping: could not hand over ({}): stopping PostgreSQL and releasing the lock", name,
+                        e.toString());
+            }
         }
         if (pg.running()) {
             LOG.warn("[{}] stopping: fast shutdown of PostgreSQL{}", name, lease.current().isPresent()

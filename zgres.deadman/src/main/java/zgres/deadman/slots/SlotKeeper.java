@@ -188,7 +188,13 @@ public final class SlotKeeper implements MetricSource {
         standbyCheckedAt = now;
         retained = Map.of();
         List<List<String>> rows = pg.jdbc().query("SELECT current_setting('primary_slot_name'), s.slot_name, "
-                + "s.active FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_type = 'physical'", 5);
+                + "s.active, pg_is_in_recovery() FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON "
+                + "s.slot_type = 'physical'", 5);
+        if (!"t".equals(rows.get(0).get(3)) && !"true".equals(rows.get(0).get(3))) {
+            // promoted since the loop looked (the slots it just made for its members stay)
+            standbyCheckedAt = 0;
+            return;
+        }
         for (List<String> r : rows) {
             if (r.get(1) != null && SlotName.managed(r.get(1)) && !("t".equals(r.get(2)) || "true".equals(r.get(2)))) {
                 drop(r.get(1), "standby", "this node is a standby now: a slot here would hold WAL back for nobody");

@@ -60,6 +60,29 @@ public final class SwitchoverCoordinator {
      *
      * @param create the request does not exist yet (a clean stop hands over without one)
      */
+    /**
+     * A master whose deadman stops cleanly hands over like a switchover to the best replica, when one qualifies and
+     * no request is pending: the candidate takes the lock at once (no election delay) and promotes with the final
+     * position. Otherwise (said in the log) the caller stops PostgreSQL and releases the lock.
+     *
+     * @param stoppingToo nodes of this runtime that stop with it: never handed the lock
+     */
+    public void handOverOnStop(zgres.deadman.ha.Observation o, zgres.deadman.ha.Policy policy,
+            java.util.Set<NodeId> stoppingToo) throws Exception {
+        if (o.group().switchover().isPresent()) {
+            return;
+        }
+        zgres.deadman.ha.Decision d = new zgres.deadman.ha.Decider(policy).onStop(o, stoppingToo);
+        if (d.action() != zgres.deadman.ha.Action.HANDOVER) {
+            LOG.warn("[{}] stopping: {}", me, d.reason());
+            return;
+        }
+        LOG.warn("[{}] {}", me, d.reason());
+        NodeId to = d.target().orElseThrow();
+        handOver(new Switchover(Switchover.Kind.SWITCHOVER, to.toString(), java.time.Instant.now(), null, false,
+                Switchover.Stage.REQUESTED, "", Lsn.ZERO), to, true);
+    }
+
     public void handOver(Switchover s, NodeId to, boolean create) throws Exception {
         long t0 = System.nanoTime();
         // mark the request as being carried out (it can no longer be cancelled), then checkpoint while PostgreSQL

@@ -139,14 +139,24 @@ class FailoverAcceptanceTest {
     @Order(2)
     void killingTheWholeMasterNodeFailsOverAndTheOldMasterRejoins() throws Exception {
         NodeProcess m = master();
+        Map<NodeProcess, Long> logFrom = new java.util.HashMap<>();
+        for (NodeProcess x : g.nodes()) {
+            logFrom.put(x, java.nio.file.Files.size(x.log()));
+        }
         fault();
         m.killNode();
         NodeProcess n = g.awaitNewMaster(m, 60_000);
         finish(n);
-        // the new master made the other replica's slot before it followed: it streams through it at once
+        // the new master made the other replica's slot before it promoted (not a cycle later, as master): the
+        // replica streams through it at once
         NodeProcess other = g.nodes().stream().filter(x -> x != m && x != n).findFirst().orElseThrow();
         g.await(other + " streaming through its slot on " + n, 30_000, s -> activeSlots(n).contains(
                 slot(other)));
+        String log = n.tail(logFrom.get(n));
+        int promoted = log.indexOf("promoted in");
+        assertThat(promoted).as("the new master's log says it promoted").isPositive();
+        assertThat(log.indexOf("created replication slot " + slot(other), promoted)).as("the slot of " + other
+                + " was not created only after the promotion").isNegative();
         m.start();
         awaitRejoinedAsReplica(m, n);
         g.await(m + " streaming through its slot on " + n, 30_000, s -> activeSlots(n).contains(
