@@ -195,9 +195,7 @@ public final class Bench {
                     recover(g, m, fault, profile);
                     Thread.sleep(500);
                     Workload.Result r = w.result(faultAt, finalMaster);
-                    double lc = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && !c.holder().isEmpty()
-                            && !c.holder().contains(zgres.api.MasterLock.UNKNOWN_HOST))
-                            .findFirst().map(c -> (c.atNanos() - faultAt) / 1e9).orElse(Double.NaN);
+                    double lc = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && c.byNode()).findFirst().map(c -> (c.atNanos() - faultAt) / 1e9).orElse(Double.NaN);
                     ObjectNode o = JSON.createObjectNode();
                     o.put("fault", fault);
                     o.set("settings", settings(profile, zkServers, sync));

@@ -31,7 +31,16 @@ import zgres.zookeeper.ZkPaths;
  * node off ZooKeeper). An observer in this JVM records every change of the lock.
  */
 public final class Group implements AutoCloseable {
-    public record LockChange(long atNanos, String holder) {}
+    public record LockChange(long atNanos, String holder) {
+        /**
+         * @return true when a node took the lock: not its disappearance (""), nor a lock no node's session publishes a
+         *         state for - which is also how a dead master's lock looks for a moment, when its {@code /state} goes
+         *         before its {@code /lock} in the reader's eyes
+         */
+        public boolean byNode() {
+            return !holder.isEmpty() && !holder.contains(zgres.api.MasterLock.UNKNOWN_HOST);
+        }
+    }
 
     private final String name;
     private final Path base;

@@ -57,11 +57,16 @@ public class CommandMethod implements CloneMethod {
     @Activate
     @Modified
     void configure(Config c) {
-        check(Path.of(c.command()));
         config = c;
+        try {
+            check(Path.of(c.command()));
+        } catch (IllegalArgumentException e) {
+            // said now; every build refuses it again (the file may be fixed without a configuration change)
+            LOG.error("{}: no replica is built with it until this is fixed", e.getMessage());
+        }
     }
 
-    /** The program must be an absolute, executable file nobody but its owner may change. */
+    /** The program must be an absolute, executable file nobody but its owner may change (checked before each run). */
     static void check(Path program) {
         if (!program.isAbsolute()) {
             throw new IllegalArgumentException(PID + ": command '" + program + "' must be an absolute path");

@@ -91,7 +91,7 @@ class FailoverAcceptanceTest {
         assertThat(w.awaitAckAfter(System.nanoTime(), 30_000)).as("writes succeed again").isTrue();
         Thread.sleep(300);
         Workload.Result r = w.result(faultAt, finalMaster);
-        double leaderChange = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && !c.holder().isEmpty())
+        double leaderChange = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && c.byNode())
                 .findFirst().map(c -> (c.atNanos() - faultAt) / 1e9).orElse(Double.NaN);
         System.out.printf("{\"episode\":\"%s\",\"unavailable_s\":%.3f,\"leader_change_s\":%.3f,\"max_write_gap_s\":%.3f,"
                 + "\"acked\":%d,\"lost_acked_writes\":%d,\"max_writable_masters\":%d,\"final_master\":\"%s\"}%n",

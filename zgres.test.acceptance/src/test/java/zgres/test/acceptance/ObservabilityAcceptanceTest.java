@@ -177,7 +177,7 @@ class ObservabilityAcceptanceTest {
                 assertThat(at).as("HAProxy sends clients to the new master").isEqualTo(n.port());
                 assertThat(seen).as("no connection landed on a replica meanwhile").allMatch(p -> p == m.port()
                         || p == n.port());
-                long lockAt = g.lockChanges().stream().skip(changes).filter(c -> !c.holder().isEmpty()).findFirst()
+                long lockAt = g.lockChanges().stream().skip(changes).filter(Group.LockChange::byNode).findFirst()
                         .map(Group.LockChange::atNanos).orElse(t0);
                 System.out.printf("{\"episode\":\"httpchk\",\"kill_to_haproxy_on_new_master_s\":%.3f,"
                         + "\"lock_to_haproxy_on_new_master_ms\":%.1f}%n", (landed - t0) / 1e9, (landed - lockAt) / 1e6);

@@ -180,6 +180,22 @@ class ReplicationSlotsAcceptanceTest {
                 .isLessThan(48 + 32 + 32);
         assertThat(g.ctl("config", "set", GROUP, "zgres.deadman.cluster", "max_slot_wal_keep_size_mb=4096")
                 .exitCode()).isZero();
+        // without a WAL archive the replica cannot catch up: it says so, and nothing moves its data directory
+        Path marker = r.dataDir().resolve("zgres-test-marker");
+        Files.writeString(marker, "kept");
+        Path pgLog = r.dataDir().resolveSibling(r.dataDir().getFileName() + ".log");
+        long from = Files.exists(pgLog) ? Files.size(pgLog) : 0;
         r.start();
+        g.await(r + " reports that the WAL it needs is gone", 60_000, s -> {
+            try {
+                return Files.readString(pgLog).substring((int) from).contains("has already been removed");
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+        Thread.sleep(2000);
+        assertThat(g.state().state(g.id(r)).map(st -> st.phase()).orElseThrow()).isNotEqualTo(
+                zgres.api.NodePhase.STREAMING);
+        assertThat(Files.exists(marker)).as("its data directory stays where it is").isTrue();
     }
 }
