@@ -258,6 +258,11 @@ public final class Group implements AutoCloseable {
         return g;
     }
 
+    /** @return a metadata value of the node's {@code /state} as text, "" when it has none */
+    public String metadata(NodeProcess n, String key) {
+        return state().state(id(n)).map(s -> String.valueOf(s.metadata().getOrDefault(key, ""))).orElse("");
+    }
+
     /** Waits for a master other than {@code old}; returns it. */
     public NodeProcess awaitNewMaster(NodeProcess old, long timeoutMs) throws InterruptedException {
         GroupState g = await("a master other than " + old, timeoutMs, s -> s.masterConn().isPresent()

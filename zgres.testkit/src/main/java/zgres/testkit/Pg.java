@@ -48,6 +48,16 @@ public final class Pg {
         }
     }
 
+    /** @return one value of {@code sql} on the node ("" for NULL), or "error: ..." when it fails (for awaits) */
+    public static String text(NodeProcess n, String sql) {
+        try {
+            String s = one(n.host(), n.port(), sql);
+            return s == null ? "" : s;
+        } catch (SQLException e) {
+            return "error: " + e.getMessage();
+        }
+    }
+
     public static void exec(String host, int port, String sql) throws SQLException {
         try (Connection c = connect(host, port, 3); Statement s = c.createStatement()) {
             s.execute(sql);

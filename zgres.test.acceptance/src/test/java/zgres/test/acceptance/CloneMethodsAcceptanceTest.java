@@ -59,11 +59,6 @@ class CloneMethodsAcceptanceTest {
         return p;
     }
 
-    String builtBy(NodeProcess n) {
-        return g.state().state(g.id(n)).map(s -> String.valueOf(s.metadata().getOrDefault("built_by", "")))
-                .orElse("");
-    }
-
     void rebuild(NodeProcess n, Path command, String... methods) throws Exception {
         if (n.alive()) {
             n.close();
@@ -84,7 +79,7 @@ class CloneMethodsAcceptanceTest {
                 + "-X stream -c fast --no-password", "rwxr-xr-x");
         rebuild(n2, ok, "command");
         g.awaitHealthy(2, 120_000);
-        g.await(n2 + " built by the command", 30_000, s -> builtBy(n2).startsWith("command in "));
+        g.await(n2 + " built by the command", 30_000, s -> g.metadata(n2, "built_by").startsWith("command in "));
         Pg.exec(n1.host(), n1.port(), "CREATE TABLE t AS SELECT 1 AS x");
         g.await(n2 + " has the new table", 30_000, s -> {
             try {
@@ -103,8 +98,8 @@ class CloneMethodsAcceptanceTest {
         long from = Files.size(n2.log());
         rebuild(n2, foreign, "command", "basebackup");
         g.awaitHealthy(2, 120_000);
-        g.await(n2 + " built by basebackup after the command", 30_000, s -> builtBy(n2).startsWith("basebackup in ")
-                && builtBy(n2).endsWith("(after command failed)"));
+        g.await(n2 + " built by basebackup after the command", 30_000, s -> g.metadata(n2, "built_by").startsWith("basebackup in ")
+                && g.metadata(n2, "built_by").endsWith("(after command failed)"));
         String log = n2.tail(from);
         assertThat(log).contains("clone method command failed").contains("the data directory it built belongs to "
                 + "system").contains("not to the group's");
@@ -119,7 +114,7 @@ class CloneMethodsAcceptanceTest {
         long from = Files.size(n2.log());
         rebuild(n2, writable, "command", "basebackup");
         g.awaitHealthy(2, 120_000);
-        g.await(n2 + " built by basebackup", 30_000, s -> builtBy(n2).startsWith("basebackup in "));
+        g.await(n2 + " built by basebackup", 30_000, s -> g.metadata(n2, "built_by").startsWith("basebackup in "));
         assertThat(n2.tail(from)).contains("is writable by others than its owner");
         assertThat(Files.exists(scripts.resolve("ran"))).as("the program never ran").isFalse();
     }

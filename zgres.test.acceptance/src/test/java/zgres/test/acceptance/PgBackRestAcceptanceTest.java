@@ -67,22 +67,8 @@ class PgBackRestAcceptanceTest {
         }
     }
 
-    static String q(NodeProcess n, String sql) {
-        try {
-            String s = Pg.one(n.host(), n.port(), sql);
-            return s == null ? "" : s;
-        } catch (SQLException e) {
-            return "error: " + e.getMessage();
-        }
-    }
-
     NodeProcess master() {
         return g.master().orElseThrow();
-    }
-
-    String builtBy(NodeProcess n) {
-        return g.state().state(g.id(n)).map(s -> String.valueOf(s.metadata().getOrDefault("built_by", "")))
-                .orElse("");
     }
 
     static boolean empty(Path dir) throws java.io.IOException {
@@ -97,23 +83,23 @@ class PgBackRestAcceptanceTest {
     @Test
     @Order(1)
     void withoutABackupTheNextMethodBuildsTheReplica() throws Exception {
-        g.await(n2 + " publishes how it was built", 30_000, s -> !builtBy(n2).isEmpty());
-        assertThat(builtBy(n2)).startsWith("basebackup in ").endsWith("(after pgbackrest failed)");
+        g.await(n2 + " publishes how it was built", 30_000, s -> !g.metadata(n2, "built_by").isEmpty());
+        assertThat(g.metadata(n2, "built_by")).startsWith("basebackup in ").endsWith("(after pgbackrest failed)");
     }
 
     @Test
     @Order(2)
     void theMasterArchivesWalAndTakesABackupWhenAskedFromTheConsole() throws Exception {
         NodeProcess m = master();
-        g.await("archive_command set on the master", 30_000, s -> q(m, "SHOW archive_command").contains(
-                "pgbackrest") && q(m, "SHOW archive_mode").equals("on"));
-        assertThat(q(n2, "SHOW restore_command")).contains("archive-get");
+        g.await("archive_command set on the master", 30_000, s -> Pg.text(m, "SHOW archive_command").contains(
+                "pgbackrest") && Pg.text(m, "SHOW archive_mode").equals("on"));
+        assertThat(Pg.text(n2, "SHOW restore_command")).contains("archive-get");
         Pg.exec(m.host(), m.port(), "CREATE TABLE big AS SELECT g, repeat(md5(g::text), 10) AS x FROM "
                 + "generate_series(1, 300000) g");
         Group.CtlResult r = g.ctl("backup", "--wait", "300", GROUP);
         assertThat(r.exitCode()).as(r.out()).isZero();
         assertThat(r.out()).contains("backup ").contains("(full) of stanza " + GROUP + " done in");
-        assertThat(Long.parseLong(q(m, "SELECT archived_count FROM pg_stat_archiver"))).isPositive();
+        assertThat(Long.parseLong(Pg.text(m, "SELECT archived_count FROM pg_stat_archiver"))).isPositive();
         g.await("the master publishes its newest backup", 30_000, s -> s.state(g.id(m)).map(st -> st.metadata()
                 .containsKey("backup")).orElse(false));
         Group.CtlResult list = g.ctl("list", GROUP);
@@ -130,15 +116,15 @@ class PgBackRestAcceptanceTest {
             w.start();
             n3.start();
             g.awaitHealthy(3, 180_000);
-            g.await(n3 + " built by pgbackrest", 30_000, s -> builtBy(n3).startsWith("pgbackrest in "));
+            g.await(n3 + " built by pgbackrest", 30_000, s -> g.metadata(n3, "built_by").startsWith("pgbackrest in "));
             long acked = w.ackCount();
             assertThat(w.awaitAckAfter(System.nanoTime(), 10_000)).isTrue();
             NodeProcess m = master();
-            String lsn = q(m, "SELECT pg_current_wal_lsn()::text");
-            g.await(n3 + " replayed " + lsn, 60_000, s -> q(n3, "SELECT pg_last_wal_replay_lsn() >= '" + lsn
+            String lsn = Pg.text(m, "SELECT pg_current_wal_lsn()::text");
+            g.await(n3 + " replayed " + lsn, 60_000, s -> Pg.text(n3, "SELECT pg_last_wal_replay_lsn() >= '" + lsn
                     + "'::pg_lsn").equals("t"));
             assertThat(acked).as("writes went on during the restore").isPositive();
-            assertThat(q(n3, "SELECT count(*) FROM big")).isEqualTo("300000");
+            assertThat(Pg.text(n3, "SELECT count(*) FROM big")).isEqualTo("300000");
             Workload.Result res = w.result(System.nanoTime(), m);
             assertThat(res.maxWritable()).isLessThanOrEqualTo(1);
         }
@@ -154,7 +140,7 @@ class PgBackRestAcceptanceTest {
         NodeProcess r = n3;
         Path marker = r.dataDir().resolve("zgres-test-marker");
         Files.writeString(marker, "not cloned");
-        g.await("max_slot_wal_keep_size = 32 MB", 30_000, s -> q(m, "SELECT setting FROM pg_settings WHERE name = "
+        g.await("max_slot_wal_keep_size = 32 MB", 30_000, s -> Pg.text(m, "SELECT setting FROM pg_settings WHERE name = "
                 + "'max_slot_wal_keep_size'").equals("32"));
         r.close();
         Pg.exec(m.host(), m.port(), "INSERT INTO big SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, "
@@ -167,11 +153,11 @@ class PgBackRestAcceptanceTest {
             } catch (SQLException e) {
                 return false;
             }
-            return q(m, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'").equals("0");
+            return Pg.text(m, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'").equals("0");
         });
-        String lsn = q(m, "SELECT pg_current_wal_lsn()::text");
+        String lsn = Pg.text(m, "SELECT pg_current_wal_lsn()::text");
         r.start();
-        g.await(r + " caught up from the archive and streams", 120_000, s -> q(r, "SELECT pg_last_wal_replay_lsn() >= '"
+        g.await(r + " caught up from the archive and streams", 120_000, s -> Pg.text(r, "SELECT pg_last_wal_replay_lsn() >= '"
                 + lsn + "'::pg_lsn").equals("t") && FailoverAcceptanceTest.activeSlots(m).contains(slot));
         assertThat(Files.exists(marker)).as("the same data directory: no clone").isTrue();
         Path pgLog = r.dataDir().resolveSibling(r.dataDir().getFileName() + ".log");
@@ -197,7 +183,7 @@ class PgBackRestAcceptanceTest {
         r.start();
         g.awaitHealthy(3, 180_000);
         assertThat(tail(r, again)).contains("removing the incomplete build");
-        g.await(r + " built by pgbackrest again", 30_000, s -> builtBy(r).startsWith("pgbackrest in "));
+        g.await(r + " built by pgbackrest again", 30_000, s -> g.metadata(r, "built_by").startsWith("pgbackrest in "));
     }
 
     @Test
@@ -222,9 +208,9 @@ class PgBackRestAcceptanceTest {
             Workload.Result res = w.result(fault, m);
             assertThat(res.violations()).as("probes that saw two writable nodes").isEmpty();
             assertThat(res.maxWritable()).isLessThanOrEqualTo(1);
-            assertThat(builtBy(r)).startsWith("pgbackrest in ");
+            assertThat(g.metadata(r, "built_by")).startsWith("pgbackrest in ");
             // the new master archives its timeline's history file and its WAL
-            int tl = Integer.parseInt(q(m, "SELECT timeline_id FROM pg_control_checkpoint()"));
+            int tl = Integer.parseInt(Pg.text(m, "SELECT timeline_id FROM pg_control_checkpoint()"));
             String history = String.format("%08X.history", tl);
             Pg.exec(m.host(), m.port(), "SELECT pg_switch_wal()");
             g.await(history + " and timeline " + tl + " WAL in the archive", 60_000, s -> {

@@ -65,15 +65,6 @@ class ReplicationSlotsAcceptanceTest {
         return g.nodes().stream().filter(n -> n != m).findFirst().orElseThrow();
     }
 
-    static String q(NodeProcess n, String sql) {
-        try {
-            String s = Pg.one(n.host(), n.port(), sql);
-            return s == null ? "" : s;
-        } catch (SQLException e) {
-            return "error: " + e.getMessage();
-        }
-    }
-
     /** About {@code mb} MB of WAL on the master, then a checkpoint (which removes what nothing holds back). */
     static void writeWal(NodeProcess m, int mb) throws SQLException {
         Pg.exec(m.host(), m.port(), "CREATE TABLE IF NOT EXISTS filler (x text)");
@@ -99,10 +90,10 @@ class ReplicationSlotsAcceptanceTest {
             if (r != m) {
                 g.await(r + " streams through " + slot(r), 30_000, s -> FailoverAcceptanceTest.activeSlots(m)
                         .contains(slot(r)));
-                assertThat(q(r, "SELECT current_setting('primary_slot_name')")).isEqualTo(slot(r));
+                assertThat(Pg.text(r, "SELECT current_setting('primary_slot_name')")).isEqualTo(slot(r));
             }
         }
-        assertThat(q(m, "SELECT setting FROM pg_settings WHERE name = 'max_slot_wal_keep_size'"))
+        assertThat(Pg.text(m, "SELECT setting FROM pg_settings WHERE name = 'max_slot_wal_keep_size'"))
                 .as("the default bound").isEqualTo("4096");
     }
 
@@ -113,23 +104,23 @@ class ReplicationSlotsAcceptanceTest {
         NodeProcess r = aReplica();
         Path marker = r.dataDir().resolve("zgres-test-marker");
         Files.writeString(marker, "not cloned");
-        String systemId = q(r, "SELECT system_identifier::text FROM pg_control_system()");
+        String systemId = Pg.text(r, "SELECT system_identifier::text FROM pg_control_system()");
         r.close(); // the whole node: deadman and PostgreSQL
         writeWal(m, 80);
-        String status = q(m, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '" + slot(r) + "'");
+        String status = Pg.text(m, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '" + slot(r) + "'");
         assertThat(status).as("the slot holds back more than wal_keep_size (16 MB): 'extended'").isEqualTo(
                 "extended");
-        String target = q(m, "SELECT pg_current_wal_lsn()::text");
-        long rows = Long.parseLong(q(m, "SELECT count(*) FROM filler"));
+        String target = Pg.text(m, "SELECT pg_current_wal_lsn()::text");
+        long rows = Long.parseLong(Pg.text(m, "SELECT count(*) FROM filler"));
         long logFrom = Files.size(r.log());
         r.start();
         g.await(r + " caught up with " + target, 120_000, s -> {
-            String replay = q(r, "SELECT pg_last_wal_replay_lsn() >= '" + target + "'::pg_lsn");
+            String replay = Pg.text(r, "SELECT pg_last_wal_replay_lsn() >= '" + target + "'::pg_lsn");
             return "t".equals(replay) && FailoverAcceptanceTest.activeSlots(m).contains(slot(r));
         });
         assertThat(Files.exists(marker)).as("the same data directory: no clone").isTrue();
-        assertThat(q(r, "SELECT count(*) FROM filler")).isEqualTo(Long.toString(rows));
-        assertThat(q(r, "SELECT system_identifier::text FROM pg_control_system()")).isEqualTo(systemId);
+        assertThat(Pg.text(r, "SELECT count(*) FROM filler")).isEqualTo(Long.toString(rows));
+        assertThat(Pg.text(r, "SELECT system_identifier::text FROM pg_control_system()")).isEqualTo(systemId);
         assertThat(r.tail(logFrom)).as("no clone in " + r.log()).doesNotContain("clon").doesNotContain(
                 "pg_basebackup");
     }
@@ -143,7 +134,7 @@ class ReplicationSlotsAcceptanceTest {
         NodeProcess r = aReplica();
         long before = m.count("dropped replication slot " + slot(r));
         r.close();
-        g.await("the slot of " + r + " dropped", 60_000, s -> q(m, "SELECT count(*) FROM pg_replication_slots WHERE "
+        g.await("the slot of " + r + " dropped", 60_000, s -> Pg.text(m, "SELECT count(*) FROM pg_replication_slots WHERE "
                 + "slot_name = '" + slot(r) + "'").equals("0"));
         assertThat(m.count("dropped replication slot " + slot(r) + ": no member of " + GROUP + " has had it for"))
                 .isGreaterThan(before);
@@ -160,7 +151,7 @@ class ReplicationSlotsAcceptanceTest {
         assertThat(g.ctl("config", "set", GROUP, "zgres.deadman.cluster", "max_slot_wal_keep_size_mb=32").exitCode())
                 .isZero();
         NodeProcess m = master();
-        g.await("max_slot_wal_keep_size = 32 MB on the master", 30_000, s -> q(m, "SELECT setting FROM pg_settings "
+        g.await("max_slot_wal_keep_size = 32 MB on the master", 30_000, s -> Pg.text(m, "SELECT setting FROM pg_settings "
                 + "WHERE name = 'max_slot_wal_keep_size'").equals("32"));
         NodeProcess r = aReplica();
         r.close();
@@ -175,7 +166,7 @@ class ReplicationSlotsAcceptanceTest {
                     + " fell more than max_slot_wal_keep_size = 32 MB behind") > 0
                     || count(m, "dropped replication slot " + slot(r) + ": its member (gone)") > 0;
         });
-        long walMb = Long.parseLong(q(m, "SELECT (sum(size) / 1048576)::bigint FROM pg_ls_waldir()"));
+        long walMb = Long.parseLong(Pg.text(m, "SELECT (sum(size) / 1048576)::bigint FROM pg_ls_waldir()"));
         assertThat(walMb).as("pg_wal on the master (max_wal_size 48 MB + the bound 32 MB + a segment)")
                 .isLessThan(48 + 32 + 32);
         assertThat(g.ctl("config", "set", GROUP, "zgres.deadman.cluster", "max_slot_wal_keep_size_mb=4096")
