@@ -47,9 +47,16 @@ public final class Bench {
             default -> throw new IllegalArgumentException("--zk-security: open, auth or tls");
         };
         int code = switch (args[0]) {
-            case "failover" -> failover(opts.getOrDefault("fault", "node-kill"),
-                    Integer.parseInt(opts.getOrDefault("runs", "5")), profile,
-                    Integer.parseInt(opts.getOrDefault("zk-servers", "3")), opts.getOrDefault("sync", "off"));
+            case "failover" -> {
+                outageS = Double.parseDouble(opts.getOrDefault("outage-s", "8"));
+                failsafe = opts.getOrDefault("failsafe", "off");
+                if (!List.of("on", "off").contains(failsafe)) {
+                    throw new IllegalArgumentException("--failsafe on|off");
+                }
+                yield failover(opts.getOrDefault("fault", "node-kill"),
+                        Integer.parseInt(opts.getOrDefault("runs", "5")), profile,
+                        Integer.parseInt(opts.getOrDefault("zk-servers", "3")), opts.getOrDefault("sync", "off"));
+            }
             case "routing" -> RoutingBench.run(Integer.parseInt(opts.getOrDefault("runs", "20")),
                     Integer.parseInt(opts.getOrDefault("warmup", "1")), Profile.named(opts.getOrDefault("profile",
                             "fast")));
@@ -98,10 +105,23 @@ public final class Bench {
         }
     }
 
+    /** --outage-s: how long a zk-outage keeps the ensemble down (and zk-leader-kill its leader) */
+    static double outageS = 8;
+    /** --failsafe on|off */
+    static String failsafe = "off";
+
+    /** After a ZooKeeper fault: the group's master (the same node when it rode the outage out). */
+    static NodeProcess awaitAnyMaster(Group g) throws InterruptedException {
+        g.await("a master with its /conn", 180_000, x -> x.masterConn().isPresent() && x.master().flatMap(x::state)
+                .filter(st -> st.role() == zgres.api.Role.MASTER).isPresent());
+        int port = g.master().orElseThrow().port();
+        return g.nodes().stream().filter(n -> n.port() == port).findFirst().orElseThrow();
+    }
+
     static void usage() {
         System.err.println("usage: ./zgres bench failover --fault node-kill|pg-kill|deadman-kill|deadman-stop|freeze|"
-                + "zk-partition|switchover [--runs N] [--profile default|fast] [--sync off|on|strict] [--zk-security "
-                + "open|auth|tls]\n"
+                + "zk-partition|switchover|zk-outage|zk-leader-kill [--runs N] [--profile default|fast] [--sync "
+                + "off|on|strict] [--zk-security open|auth|tls] [--failsafe on|off] [--outage-s 8]\n"
                 + "       ./zgres bench routing [--runs 20] [--warmup 1] [--profile fast]\n"
                 + "       ./zgres bench stability [--minutes N] [--profile default|fast]\n"
                 + "       ./zgres bench config [--changes 100] [--updates 20]\n"
@@ -138,6 +158,8 @@ public final class Bench {
         ObjectNode s = JSON.createObjectNode();
         s.put("profile", p.name());
         s.put("synchronous_mode", sync);
+        s.put("failsafe", failsafe);
+        s.put("outage_s", outageS);
         s.put("session_timeout_ms", p.sessionTimeoutMs());
         s.put("loop_wait_ms", p.loopWaitMs());
         s.put("election_delay_ms", p.electionDelayMs());
@@ -149,7 +171,7 @@ public final class Bench {
 
     static int failover(String fault, int runs, Profile profile, int zkServers, String sync) throws Exception {
         List<String> faults = List.of("node-kill", "pg-kill", "deadman-kill", "deadman-stop", "freeze",
-                "zk-partition", "switchover");
+                "zk-partition", "switchover", "zk-outage", "zk-leader-kill");
         if (!faults.contains(fault)) {
             throw new IllegalArgumentException("unknown fault '" + fault + "' (" + String.join(", ", faults) + ")");
         }
@@ -163,7 +185,8 @@ public final class Bench {
         List<Double> promotions = new ArrayList<>();
         int maxWritable = 0;
         int lostTotal = 0;
-        try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync), security)) {
+        try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync, "failsafe",
+                failsafe.equals("on")), security)) {
             g.start();
             for (int run = 1; run <= runs; run++) {
                 for (NodeProcess n : g.nodes()) {
@@ -188,9 +211,11 @@ public final class Bench {
                     long faultWall = System.currentTimeMillis();
                     long faultAt = System.nanoTime();
                     inject(g, m, fault, profile);
+                    boolean zkFault = fault.startsWith("zk-")
+                            && (!fault.equals("zk-partition") || failsafe.equals("on"));
                     NodeProcess finalMaster = fault.equals("pg-kill")
                             ? awaitRestartedInPlace(g, m, oldPid)
-                            : g.awaitNewMaster(m, 120_000);
+                            : zkFault ? awaitAnyMaster(g) : g.awaitNewMaster(m, 120_000);
                     w.awaitAckAfter(System.nanoTime(), 60_000);
                     recover(g, m, fault, profile);
                     Thread.sleep(500);
@@ -200,7 +225,9 @@ public final class Bench {
                     o.put("fault", fault);
                     o.set("settings", settings(profile, zkServers, sync));
                     o.put("run", run);
-                    o.put("unavailable_s", round(r.unavailableS()));
+                    // (a ZooKeeper outage the master may ride out: unavailable is the longest time without a write)
+                    double unavailableS = zkFault ? Math.max(r.unavailableS(), r.maxWriteGapS()) : r.unavailableS();
+                    o.put("unavailable_s", round(unavailableS));
                     o.put("leader_change_s", round(lc));
                     // the breakdown: the old lock seen gone (session expiry, or released), the new lock, the
                     // promotion as the new master logged it, the first acknowledged write
@@ -226,7 +253,7 @@ public final class Bench {
                     o.put("old_master", m.name());
                     o.put("new_master", finalMaster.name());
                     System.out.println(o);
-                    unavailable.add(r.unavailableS());
+                    unavailable.add(unavailableS);
                     if (!Double.isNaN(lc)) {
                         leader.add(lc);
                     }
@@ -276,6 +303,20 @@ public final class Bench {
             case "deadman-stop" -> m.terminate(60_000);
             case "freeze" -> m.freeze();
             case "zk-partition" -> g.zookeeperLink(m, FaultProxy.Mode.BLACKHOLE);
+            case "zk-outage" -> {
+                g.zookeeper().stopAll();
+                Thread.sleep(Math.round(outageS * 1000));
+                g.zookeeper().startAll();
+            }
+            case "zk-leader-kill" -> {
+                int leader = g.zookeeper().leaderIndex();
+                if (leader < 0) {
+                    throw new IllegalStateException("no ZooKeeper server leads the ensemble");
+                }
+                g.zookeeper().kill(leader);
+                Thread.sleep(Math.round(outageS * 1000));
+                g.zookeeper().restart(leader);
+            }
             case "switchover" -> {
                 // what zgres:switchover writes (the benchmark does it in-process: a ctl JVM's start-up is not the
                 // switchover's cost)

@@ -141,6 +141,12 @@ final class ActionRunner {
                 observer.recloned();
             }
             case TAKE_LOCK -> {
+                if (d.situation() == Situation.FAILSAFE_RETAKE) {
+                    publisher.reclaim(lease.sessionId()); // our /state must be this session's
+                    if (o.lock() == zgres.deadman.ha.LockOwner.MINE_STALE) {
+                        lease.deleteStale(); // our expired session's lock: the replicas hear from us
+                    }
+                }
                 java.util.Optional<zgres.api.MasterLock> foreign = o.group().lock()
                         .filter(zgres.api.MasterLock::holderUnknown);
                 if (lease.tryTake(foreign, foreign.filter(l -> observer.isForeign(l.created())).isPresent())) {

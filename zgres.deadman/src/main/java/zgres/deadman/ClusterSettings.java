@@ -29,7 +29,7 @@ public class ClusterSettings {
     public static final Set<String> KEYS = Set.of("loop_wait_ms", "state_interval_ms", "maximum_lag_on_failover",
             "election_delay_ms", "election_timeout_ms", "crash_restart_timeout_ms", "follow_timeout_ms",
             "rewind_failure", "nofailover", "priority", "synchronous_mode", "synchronous_node_count", "history_limit",
-            "replication_slots", "slot_drop_after_s", "max_slot_wal_keep_size_mb", "clone_methods");
+            "replication_slots", "slot_drop_after_s", "max_slot_wal_keep_size_mb", "clone_methods", "failsafe");
 
     @ObjectClassDefinition(name = "zgres deadman cluster settings", description = "Live deadman settings for every "
             + "node in scope; present keys override the local zgres.deadman~NAME values")
@@ -93,6 +93,10 @@ public class ClusterSettings {
 
         @AttributeDefinition(required = false, description = "Clone methods tried in order")
         String[] clone__methods();
+
+        @AttributeDefinition(required = false, description = "Ride out a ZooKeeper outage through the replication "
+                + "stream")
+        boolean failsafe();
     }
 
     private volatile Map<String, Object> values = Map.of();

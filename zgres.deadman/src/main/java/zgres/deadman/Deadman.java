@@ -83,6 +83,7 @@ public final class Deadman implements Closeable {
     private final SyncReplication sync;
     private final zgres.deadman.slots.SlotKeeper slots;
     private final Housekeeping housekeeping;
+    private final zgres.deadman.lease.Failsafe failsafe;
     private final Observer observer;
     private final ActionRunner runner;
 
@@ -165,12 +166,15 @@ public final class Deadman implements Closeable {
         this.switchovers = new SwitchoverCoordinator(client, paths, me, pg, lease, publisher, phases);
         this.sync = new SyncReplication(client, paths, me, pg, lease);
         this.observer = new Observer(me, cache, client, paths, lease, pg, sync, switchovers);
+        this.failsafe = new zgres.deadman.lease.Failsafe(me, pg, lease, () -> live.policy().failsafe(),
+                () -> cache.snapshot().group(me.group()), () -> live.policy().syncMode());
+        observer.failsafe(failsafe);
         this.slots = new zgres.deadman.slots.SlotKeeper(me, pg, () -> live.slots());
         pg.primarySlot(slots::slotName);
         zgres.deadman.archive.WalArchiving archiving = new zgres.deadman.archive.WalArchiving(name, pg,
                 extensions.archives(), () -> live.walArchive());
         pg.beforeStart(archiving::beforeStart);
-        this.housekeeping = new Housekeeping(name, pg, slots, archiving);
+        this.housekeeping = new Housekeeping(name, pg, slots, archiving, () -> live.policy().failsafe());
         this.runner = new ActionRunner(me, pg, lease, publisher, actions, promoter, provisioner, switchovers, sync,
                 slots, observer, phase, () -> live.policy(), new ActionRunner.Loop() {
                     @Override
@@ -249,6 +253,7 @@ public final class Deadman implements Closeable {
         client.start();
         cache.addListener(cacheListener);
         lease.start();
+        failsafe.start();
         loop.start();
         LOG.info("[{}] deadman started (data {}, ZooKeeper session timeout {} ms)", name, settings.dataDir(),
                 settings.sessionTimeoutMs());
@@ -377,7 +382,10 @@ public final class Deadman implements Closeable {
         // publish what we saw before acting: a crashed PostgreSQL loses its /conn even if it is back in a moment;
         // except before taking the lock or promoting, which publish themselves once done (a ZooKeeper write less on
         // the way to a writable master)
-        if (d.action() != Action.TAKE_LOCK && d.action() != Action.PROMOTE) {
+        // (a master retaking its lock under the failsafe publishes first: the lock is taken only by a session that
+        // publishes our /state)
+        if ((d.action() != Action.TAKE_LOCK || d.situation() == Situation.FAILSAFE_RETAKE)
+                && d.action() != Action.PROMOTE) {
             publish(o);
         }
         if (runner.act(o, d)) {
@@ -435,6 +443,9 @@ public final class Deadman implements Closeable {
         }
         built.ifPresent(b -> m.put("built_by", b));
         m.put("clone_methods", cloner.availability());
+        if (live.policy().failsafe()) {
+            m.put("failsafe", true); // a master extends its lease through a replica only if the replica says this
+        }
         metadata = m;
         NodeState ns = StateView.state(o, facts, plugged.problems(), metadata, plugins.get(),
                 live.policy().promotion());
@@ -482,6 +493,7 @@ public final class Deadman implements Closeable {
             Thread.currentThread().interrupt();
         }
         actions.close();
+        failsafe.close();
         if (lease.current().isPresent() && pg.running()) {
             try {
                 Observation o = observe();

@@ -155,6 +155,11 @@ public class DeadmanComponent implements ConfigScope {
                 @Option(value = "reclone"), @Option(value = "stop")})
         String rewind__failure() default "reclone";
 
+        @AttributeDefinition(description = "Ride out a ZooKeeper outage: a master without a lease stays writable while "
+                + "every promotable replica streams from it, and a replica never takes the lock while it hears from "
+                + "its master (set it for the whole group)")
+        boolean failsafe() default false;
+
         @AttributeDefinition(description = "Replicas stream through a physical replication slot the master keeps for "
                 + "each member")
         boolean replication__slots() default true;

@@ -84,7 +84,7 @@ public record DeadmanSettings(NodeId id, Path dataDir, Path pgBin, String pgUser
                 c.state__interval__ms(), c.lease__margin__ms(),
                 new Policy(c.maximum__lag__on__failover(), c.election__delay__ms(), c.election__timeout__ms(),
                         c.crash__restart__timeout__ms(), c.follow__timeout__ms(), syncMode.mode(),
-                        c.synchronous__node__count(), rewind.value()),
+                        c.synchronous__node__count(), rewind.value(), c.failsafe()),
                 List.of(c.pg__parameters()), List.of(c.pg__hba()), c.history__limit(),
                 new zgres.deadman.slots.SlotPolicy(c.replication__slots(), c.slot__drop__after__s() * 1000L,
                         c.max__slot__wal__keep__size__mb()), List.of(c.clone__methods()), c.wal__archive());

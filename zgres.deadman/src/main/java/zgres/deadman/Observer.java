@@ -31,6 +31,7 @@ import zgres.deadman.pg.ControlData;
 import zgres.deadman.pg.PgNode;
 import zgres.deadman.pg.PgStatus;
 import zgres.deadman.switchover.SwitchoverCoordinator;
+import zgres.deadman.lease.Failsafe;
 import zgres.deadman.sync.SyncReplication;
 import zgres.zookeeper.ClusterCache;
 import zgres.zookeeper.ZkPaths;
@@ -319,9 +320,19 @@ final class Observer {
             LOG.warn("[{}] PostgreSQL {} after it was started ({} failed start(s) in a row; see its log)", name,
                     running ? "has not accepted connections for " + START_TIMEOUT_S + " s" : "exited", failedStarts);
         }
+        Failsafe fs = failsafe;
+        long failsafeWait = fs != null && status.reachable() && status.inRecovery() ? fs.replicaWaitMs() : 0;
         return new Local(dir, running, status, control, pg.data().hasStandbySignal(), upstream,
                 downSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - downSince),
-                notStreamingSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - notStreamingSince), failedStarts);
+                notStreamingSince == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - notStreamingSince), failedStarts,
+                failsafeWait, fs != null && fs.holding());
+    }
+
+    private volatile Failsafe failsafe;
+
+    /** The failsafe the observations report on (the replica's wait, the master's hold). */
+    void failsafe(Failsafe f) {
+        this.failsafe = f;
     }
 
     /** PostgreSQL was just started: a start that never gets ready counts as failed. */

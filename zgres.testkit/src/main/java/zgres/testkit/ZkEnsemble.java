@@ -45,7 +45,7 @@ public final class ZkEnsemble implements AutoCloseable {
             File dir = Files.createTempDirectory("zgres-zk-").toFile();
             Map<String, Object> props = new java.util.LinkedHashMap<>(Map.of("minSessionTimeout",
                     Integer.toString(2 * tickMs), "maxSessionTimeout", "60000", "localSessionsEnabled", "false",
-                    "admin.enableServer", "false",
+                    "admin.enableServer", "false", "4lw.commands.whitelist", "srvr",
                     "metricsProvider.className", "org.apache.zookeeper.metrics.impl.NullMetricsProvider",
                     // (ZooKeeper makes these system properties of this JVM: set them either way)
                     "enforce.auth.enabled", Boolean.toString(enforceAuth), "enforce.auth.schemes", "digest"));
@@ -98,6 +98,28 @@ public final class ZkEnsemble implements AutoCloseable {
         for (InstanceSpec s : specs) {
             cluster.restartServer(s);
         }
+    }
+
+    /**
+     * @return the index of the server that leads the ensemble now (asked with the {@code srvr} four-letter command on
+     *         its plain client port), or -1 when none does
+     */
+    public int leaderIndex() {
+        for (int i = 0; i < specs.size(); i++) {
+            try (java.net.Socket so = new java.net.Socket()) {
+                so.connect(new java.net.InetSocketAddress("127.0.0.1", specs.get(i).getPort()), 1000);
+                so.setSoTimeout(2000);
+                so.getOutputStream().write("srvr".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                so.getOutputStream().flush();
+                String out = new String(so.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+                if (out.contains("Mode: leader")) {
+                    return i;
+                }
+            } catch (java.io.IOException e) {
+                // down, or not answering: not the leader we can kill
+            }
+        }
+        return -1;
     }
 
     public void kill(int index) throws Exception {

@@ -56,14 +56,14 @@ public final class ConfigPolicy {
                 "follow_timeout_ms", null, "synchronous_mode", null, "synchronous_node_count", null,
                 "rewind_failure", null, "history_limit", null, "http_address", EXPOSURE, "http_port", EXPOSURE,
                 "replication_slots", null, "slot_drop_after_s", null, "max_slot_wal_keep_size_mb", null,
-                "clone_methods", null, "wal_archive", PG_PROGRAMS));
+                "clone_methods", null, "wal_archive", PG_PROGRAMS, "failsafe", null));
         k.put("zgres.deadman.cluster", keys(
                 "loop_wait_ms", null, "state_interval_ms", null, "maximum_lag_on_failover", null,
                 "election_delay_ms", null, "election_timeout_ms", null, "crash_restart_timeout_ms", null,
                 "follow_timeout_ms", null, "rewind_failure", null, "nofailover", null, "priority", null,
                 "synchronous_mode", null, "synchronous_node_count", null, "history_limit", null,
                 "replication_slots", null, "slot_drop_after_s", null, "max_slot_wal_keep_size_mb", null,
-                "clone_methods", null));
+                "clone_methods", null, "failsafe", null));
         k.put("zgres.metadata.zone", keys("zone", null, "zone_file", FILE));
         k.put("zgres.metrics", keys("address", EXPOSURE, "port", EXPOSURE));
         k.put("zgres.sync", keys("debounce_ms", null, "resync_interval_s", null, "max_backoff_ms", null));

@@ -42,7 +42,7 @@ public final class Decider {
     private static boolean allowedWhilePaused(Observation o, Decision d) {
         return switch (d.action()) {
             case NONE, WAIT, REFUSE, FENCE, HANDOVER, CANCEL_SWITCHOVER, ABANDON_REQUEST, SYNC, REGISTER -> true;
-            case TAKE_LOCK, PROMOTE -> requestFor(o).isPresent();
+            case TAKE_LOCK, PROMOTE -> requestFor(o).isPresent() || d.situation() == Situation.FAILSAFE_RETAKE;
             default -> false;
         };
     }
@@ -119,7 +119,9 @@ public final class Decider {
     private Decision disconnected(Observation o) {
         if (o.local().primary()) {
             return Decision.of(Action.WAIT, Situation.ZOOKEEPER_UNREACHABLE, "ZooKeeper unreachable: not master any "
-                    + "more (the lease is not renewed; the dead man's switch fences PostgreSQL when it runs out)");
+                    + "more (the lease is not renewed; the dead man's switch fences PostgreSQL when it runs out"
+                    + (policy.failsafe() ? ", unless the failsafe keeps it writable while every promotable replica "
+                            + "streams from it" : "") + ")");
         }
         return Decision.of(Action.WAIT, Situation.ZOOKEEPER_UNREACHABLE, "ZooKeeper unreachable: no automatic action");
     }
@@ -226,6 +228,12 @@ public final class Decider {
     }
 
     private Decision primary(Observation o) {
+        if (o.local().failsafeHolding() && (o.lock() == LockOwner.NONE || o.lock() == LockOwner.MINE_STALE)) {
+            // the replicas streaming from us do not take the lock (they hear from us): it is ours to take again
+            return Decision.of(Action.TAKE_LOCK, Situation.FAILSAFE_RETAKE, "failsafe: ZooKeeper is back and the "
+                    + "lock is " + (o.lock() == LockOwner.NONE ? "free" : "still our expired session's")
+                    + ": taking it again before anything else");
+        }
         return switch (o.lock()) {
             case MINE -> master(o);
             case OTHER -> Decision.of(Action.FENCE, Situation.FENCE_OTHER_HOLDS_LOCK, "PostgreSQL is writable but "

@@ -19,9 +19,20 @@ import zgres.deadman.pg.PgStatus;
  * @param notStreamingForMs how long a running standby with an upstream has not been streaming (0 when streaming)
  * @param failedStarts consecutive starts after which PostgreSQL never accepted connections (it exited, or is stuck
  *        starting up for longer than the start timeout)
+ * @param failsafeWaitMs with the failsafe on: how long this standby must still wait, not hearing from its upstream,
+ *        before it may take the lock (0: it may)
+ * @param failsafeHolding the failsafe keeps this (primary) PostgreSQL writable without a lease
  */
 public record Local(DataDir dataDir, boolean running, PgStatus status, Optional<ControlData> control,
-        boolean standbySignal, String configuredUpstream, long downForMs, long notStreamingForMs, int failedStarts) {
+        boolean standbySignal, String configuredUpstream, long downForMs, long notStreamingForMs, int failedStarts,
+        long failsafeWaitMs, boolean failsafeHolding) {
+
+    public Local(DataDir dataDir, boolean running, PgStatus status, Optional<ControlData> control,
+            boolean standbySignal, String configuredUpstream, long downForMs, long notStreamingForMs,
+            int failedStarts) {
+        this(dataDir, running, status, control, standbySignal, configuredUpstream, downForMs, notStreamingForMs,
+                failedStarts, 0, false);
+    }
 
     public Local(DataDir dataDir, boolean running, PgStatus status, Optional<ControlData> control,
             boolean standbySignal, String configuredUpstream, long downForMs, long notStreamingForMs) {

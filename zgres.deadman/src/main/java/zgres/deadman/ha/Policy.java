@@ -17,9 +17,17 @@ import zgres.api.SyncMode;
  * @param syncMode synchronous replication: off, on or strict
  * @param syncCount how many synchronous standbys the master keeps
  * @param rewindFailure what to do when pg_rewind fails
+ * @param failsafe ride out a ZooKeeper outage through the replication stream ({@code zgres.deadman.lease.Failsafe})
  */
 public record Policy(long maximumLagOnFailover, long electionDelayMs, long electionTimeoutMs,
-        long crashRestartTimeoutMs, long followTimeoutMs, SyncMode syncMode, int syncCount, RewindFailure rewindFailure) {
+        long crashRestartTimeoutMs, long followTimeoutMs, SyncMode syncMode, int syncCount, RewindFailure rewindFailure,
+        boolean failsafe) {
+
+    public Policy(long maximumLagOnFailover, long electionDelayMs, long electionTimeoutMs, long crashRestartTimeoutMs,
+            long followTimeoutMs, SyncMode syncMode, int syncCount, RewindFailure rewindFailure) {
+        this(maximumLagOnFailover, electionDelayMs, electionTimeoutMs, crashRestartTimeoutMs, followTimeoutMs,
+                syncMode, syncCount, rewindFailure, false);
+    }
 
     /** What to do when pg_rewind fails. */
     public enum RewindFailure {

@@ -98,6 +98,12 @@ final class Takeover {
             if (former.isPresent()) {
                 return former;
             }
+            if (!s.handover()) {
+                Optional<Decision> heard = masterStillHeard(o, what + " to this node");
+                if (heard.isPresent()) {
+                    return heard;
+                }
+            }
             Optional<String> refused = s.handover() ? handoverRefused(o, s, o.withFreshSelf(o.group()))
                     : Optional.empty();
             if (refused.isPresent()) {
@@ -211,6 +217,10 @@ final class Takeover {
         if (former.isPresent()) {
             return former.get();
         }
+        Optional<Decision> heard = masterStillHeard(o, "election");
+        if (heard.isPresent()) {
+            return heard.get();
+        }
         if (o.lockFreeForMs() < policy.electionDelayMs()) {
             return Decision.of(Action.WAIT, Situation.ELECTION_DELAY, "lock free for " + o.lockFreeForMs() + " ms: "
                     + "publishing fresh positions for " + policy.electionDelayMs() + " ms before the election");
@@ -222,6 +232,14 @@ final class Takeover {
         if (myRank == 0) {
             return Decision.of(Action.TAKE_LOCK, Situation.ELECTION_BEST, "lock free; best candidate by received LSN "
                     + o.local().lsn() + " (candidates: " + peers + others + ")");
+        }
+        if (myRank <= overdue && policy.failsafe()) {
+            // a better candidate that does not take the lock may still hear from a master ZooKeeper lost: with the
+            // failsafe only the best candidate takes it (a node that does not stream is never the best while the
+            // replicas of a serving master publish their positions)
+            return Decision.of(Action.WAIT, Situation.ELECTION_OTHER_BEST, "lock free; best candidate is "
+                    + r.ranked().get(0) + ", we rank " + (myRank + 1) + ": with the failsafe on only the best "
+                    + "candidate takes the lock");
         }
         if (myRank <= overdue) {
             return Decision.of(Action.TAKE_LOCK, Situation.ELECTION_OVERDUE, "lock free for " + o.lockFreeForMs()
@@ -242,6 +260,18 @@ final class Takeover {
                 Situation.FORMER_MASTER_SERVING, what + ": lock free but its last holder " + f.id().address()
                         + " still publishes itself as master with the session that held the lock: waiting for it to "
                         + "step down, at most its lease (" + f.leaseMs() + " ms after the lock went)"));
+    }
+
+    /**
+     * With the failsafe on, a replica that heard from its upstream within δ does not take the lock: a master that
+     * ZooKeeper lost may still serve while its replicas stream ({@code Failsafe}). A handover is not held back: its
+     * master stopped before it gave the lock away.
+     */
+    private static Optional<Decision> masterStillHeard(Observation o, String what) {
+        long wait = o.local().failsafeWaitMs();
+        return wait <= 0 ? Optional.empty() : Optional.of(Decision.of(Action.WAIT, Situation.FAILSAFE_MASTER_HEARD,
+                what + ": this replica heard from its upstream recently: with the failsafe on, a master ZooKeeper lost "
+                        + "may still serve while its replicas stream; not taking the lock for " + wait + " ms more"));
     }
 
     private static String excluded(Ranking r) {

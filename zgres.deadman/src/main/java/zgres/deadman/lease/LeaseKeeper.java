@@ -109,7 +109,7 @@ public final class LeaseKeeper implements Closeable {
     private volatile long seenInCache;
     private final ConnectionStateListener lostListener = (c, s) -> {
         if (s == ConnectionState.LOST) {
-            lost("ZooKeeper session lost");
+            lost("ZooKeeper session lost", true);
         }
     };
 
@@ -215,7 +215,8 @@ public final class LeaseKeeper implements Closeable {
                 try {
                     Stat stat = client.checkExists().forPath(paths.lock(me.group()));
                     if (stat == null || stat.getCzxid() != held.created()) {
-                        lost("the lock was deleted by another client");
+                        // (our session expired: the lock went with it)
+                        lost("the lock was deleted by another client", sessionGone(held));
                         return LockOwner.NONE;
                     }
                 } catch (Exception e) {
@@ -388,12 +389,44 @@ public final class LeaseKeeper implements Closeable {
 
     /** The lock is gone or no longer ours: forget it and fence PostgreSQL at once. */
     public void lost(String reason) {
+        lost(reason, false);
+    }
+
+    /**
+     * The lock is gone or no longer ours: forget it and fence PostgreSQL at once - unless it went with our session
+     * (expired, or given up by the client after T without the ensemble) while the failsafe keeps PostgreSQL writable
+     * because every promotable replica streams from it ({@link Failsafe}): then PostgreSQL runs on, and the loop takes
+     * the lock again as soon as ZooKeeper lets it.
+     */
+    void lost(String reason, boolean sessionGone) {
         Lease held = lease.getAndSet(null);
         if (held != null) {
-            LOG.warn("[{}] lost the master lock: {}; fencing PostgreSQL now", name, reason);
-            deadMansSwitch.fence("lost the lock: " + reason);
+            if (sessionGone && failsafeHolds.getAsBoolean()) {
+                LOG.warn("[{}] lost the master lock: {}; the failsafe keeps PostgreSQL writable while every promotable "
+                        + "replica streams from it, and the lock is taken again as soon as ZooKeeper allows", name,
+                        reason);
+            } else {
+                LOG.warn("[{}] lost the master lock: {}; fencing PostgreSQL now", name, reason);
+                deadMansSwitch.fence("lost the lock: " + reason);
+            }
         }
         onChange.run();
+    }
+
+    private volatile java.util.function.BooleanSupplier failsafeHolds = () -> false;
+
+    /** Where the lease learns whether the failsafe keeps PostgreSQL writable now ({@link Failsafe#holding}). */
+    public void failsafe(java.util.function.BooleanSupplier holds) {
+        this.failsafeHolds = holds;
+    }
+
+    /** @return true when the client's session is no longer the one that held {@code held} */
+    private boolean sessionGone(Lease held) {
+        try {
+            return client.getZookeeperClient().getZooKeeper().getSessionId() != held.session();
+        } catch (Exception e) {
+            return true;
+        }
     }
 
     /** Deletes a lock naming us that an earlier session of ours left behind (PostgreSQL must not run as primary). */
@@ -453,7 +486,7 @@ public final class LeaseKeeper implements Closeable {
     private void renew(Lease held, long t0) {
         try {
             if (client.getZookeeperClient().getZooKeeper().getSessionId() != held.session()) {
-                lost("ZooKeeper session changed");
+                lost("ZooKeeper session changed", true);
                 return;
             }
             // a quorum round trip of our session (the lease's premise), then whose the lock is: by its session and
@@ -479,7 +512,7 @@ public final class LeaseKeeper implements Closeable {
                 lost("the lock was deleted or replaced");
             }
         } catch (KeeperException.SessionExpiredException e) {
-            lost("ZooKeeper session expired");
+            lost("ZooKeeper session expired", true);
         } catch (Exception e) {
             if (lease.get() != null && !valid()) {
                 LOG.debug("[{}] lease renewal failed: {}", name, e.toString());

@@ -174,6 +174,19 @@ public final class Supervisor implements AutoCloseable {
         send("K " + deadlineNanos);
     }
 
+    /**
+     * Moves an armed switch's deadline later, never earlier (the failsafe's extensions, which may cross a renewal's).
+     *
+     * @return false when nothing was sent (not armed, or the deadline is not later)
+     */
+    public synchronized boolean extendTo(long deadlineNanos) {
+        if (!armed || deadlineNanos <= lastDeadline) {
+            return false;
+        }
+        keepalive(deadlineNanos);
+        return true;
+    }
+
     /** Asks PostgreSQL to stop: {@code INT} fast, {@code TERM} smart, {@code QUIT} immediate. */
     public synchronized void stop(String signal) {
         send("S " + signal);

@@ -144,6 +144,26 @@ public final class StatePublisher implements Closeable {
         LOG.info("[{}] healthy: published {}", name, paths.conn(me));
     }
 
+    /**
+     * Deletes this node's {@code /state} and {@code /conn} when an earlier session of ours still owns them (they go only
+     * when ZooKeeper expires that session, up to T after it is back): the failsafe's master retakes its lock only with
+     * a {@code /state} of its current session, which the persistent nodes create again at once.
+     */
+    public synchronized void reclaim(long session) {
+        for (String path : java.util.List.of(paths.state(me), paths.conn(me))) {
+            try {
+                org.apache.zookeeper.data.Stat st = client.checkExists().forPath(path);
+                if (st != null && st.getEphemeralOwner() != session) {
+                    client.delete().withVersion(st.getVersion()).forPath(path);
+                    LOG.warn("[{}] deleted {} left by our earlier session 0x{}", name, path,
+                            Long.toHexString(st.getEphemeralOwner()));
+                }
+            } catch (Exception e) {
+                LOG.debug("[{}] reclaiming {}: {}", name, path, e.toString());
+            }
+        }
+    }
+
     /** Deletes {@code /conn}: clients stop being routed here. */
     public synchronized void withdrawConn() {
         if (connNode != null) {

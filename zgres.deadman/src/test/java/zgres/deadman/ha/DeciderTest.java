@@ -132,6 +132,49 @@ class DeciderTest {
     }
 
     @Test
+    void withTheFailsafeAReplicaThatHeardFromItsMasterRecentlyDoesNotTakeTheFreeLock() {
+        GroupState g = group(Optional.empty(), List.of(replica(A, 80, 1, Tags.NONE), replica(B, 90, 1, Tags.NONE)),
+                false);
+        Local heard = new Local(Local.DataDir.CLUSTER, true, standbyStatus(100, 1, true), Optional.empty(), true,
+                A.address(), 0, 0, 0, 3200, false);
+        Decision d = decider.decide(obs(g, LockOwner.NONE, heard, Tags.NONE, 10_000, Lsn.ZERO));
+        assertThat(d.situation()).isEqualTo(Situation.FAILSAFE_MASTER_HEARD);
+        assertThat(d.reason()).contains("not taking the lock for 3200 ms more");
+        Local quiet = new Local(Local.DataDir.CLUSTER, true, standbyStatus(100, 1, true), Optional.empty(), true,
+                A.address(), 0, 0, 0, 0, false);
+        assertThat(decider.decide(obs(g, LockOwner.NONE, quiet, Tags.NONE, 10_000, Lsn.ZERO)).action())
+                .isEqualTo(Action.TAKE_LOCK);
+    }
+
+    @Test
+    void withTheFailsafeOnlyTheBestCandidateTakesTheLockNeverTheNextAfterTheTimeout() {
+        GroupState g = group(Optional.empty(), List.of(replica(A, 200, 1, Tags.NONE)), false);
+        Local behind = runningStandby(100, "");
+        Observation late = obs(g, LockOwner.NONE, behind, Tags.NONE, 60_000, Lsn.ZERO);
+        assertThat(decider.decide(late).situation()).as("without the failsafe").isEqualTo(Situation.ELECTION_OVERDUE);
+        Decider failsafe = new Decider(new Policy(1000, 300, 2000, 20_000, 10_000, zgres.api.SyncMode.OFF, 1,
+                Policy.RewindFailure.RECLONE, true));
+        Decision d = failsafe.decide(late);
+        assertThat(d.action()).isEqualTo(Action.WAIT);
+        assertThat(d.reason()).contains("only the best candidate takes the lock");
+    }
+
+    @Test
+    void aPrimaryTheFailsafeKeepsWritableTakesTheFreeLockAgainAndIsFencedWhenAnotherHoldsIt() {
+        Local held = new Local(Local.DataDir.CLUSTER, true, primaryStatus(100), Optional.empty(), false, "", 0, 0, 0, 0,
+                true);
+        for (LockOwner l : new LockOwner[] {LockOwner.NONE, LockOwner.MINE_STALE}) {
+            GroupState g = group(l == LockOwner.MINE_STALE ? Optional.of(ME) : Optional.empty(), List.of(), true);
+            Decision d = decider.decide(obs(g, l, held, Tags.NONE, 0, Lsn.ZERO));
+            assertThat(d.action()).as(l.name() + " (even while paused)").isEqualTo(Action.TAKE_LOCK);
+            assertThat(d.situation()).isEqualTo(Situation.FAILSAFE_RETAKE);
+        }
+        GroupState other = group(Optional.of(A), List.of(), false);
+        assertThat(decider.decide(obs(other, LockOwner.OTHER, held, Tags.NONE, 0, Lsn.ZERO)).action())
+                .isEqualTo(Action.FENCE);
+    }
+
+    @Test
     void aFormerPrimaryIsRewoundBeforeFollowingTheNewMaster() {
         GroupState g = group(Optional.of(A), List.of(master(A, 100, 2)), false);
         Decision d = decider.decide(obs(g, LockOwner.OTHER, stopped(false, "in production"), Tags.NONE, 0,
