@@ -30,8 +30,8 @@ import zgres.deadman.pg.Supervisor;
  * <ul>
  * <li><b>Replica side</b> ({@link #replicaWaitMs}): a replica never takes the lock (election, or a manual failover
  * without a handover) while it heard from its upstream within δ = {@code wal_receiver_timeout} in effect +
- * {@link #REPLY_MS} + {@link #STEP_MS} + {@link #MARGIN_MS} (5.5 s with the {@value #RECEIVER_TIMEOUT_MS} ms the
- * deadman sets). A walreceiver that has not heard from its sender for {@code wal_receiver_timeout} exits, and only a
+ * {@link #REPLY_MS} + {@link #STEP_MS} + {@link #MARGIN_MS} (6 s with the {@value #RECEIVER_TIMEOUT_MS} ms the
+ * deadman sets: no more than the default session timeout, so a failover after a master's death waits no longer). A walreceiver that has not heard from its sender for {@code wal_receiver_timeout} exits, and only a
  * running walreceiver replies: so a replica's last reply to the master is at most {@code wal_receiver_timeout} after
  * it last heard from it.
  * <li><b>Master side</b> ({@link #check}): when the lease is not valid (ZooKeeper cannot confirm a renewal, or the
@@ -39,7 +39,8 @@ import zgres.deadman.pg.Supervisor;
  * chain of deadlines is unbroken and every replica that could be promoted - every other member of the last snapshot
  * not tagged {@code nofailover}, in synchronous mode every {@code /sync} member - publishes that it runs the failsafe
  * and replied on its replication connection within {@link #REPLY_MS} ({@code pg_stat_replication.reply_time}, the
- * replica's send time). Otherwise the switch fences at the lease's end, as without the failsafe.
+ * replica's send time), and there is at least one. Otherwise the switch fences at the lease's end, as without the
+ * failsafe.
  * <li>Timing: a replica R that last heard from the master at h sends its last reply at r ≤ h + {@code
  * wal_receiver_timeout}; the master extends at e only with a reply sent at ≥ e − REPLY_MS, so e ≤ r + REPLY_MS, and is
  * writable until at most e + STEP_MS ≤ h + {@code wal_receiver_timeout} + REPLY_MS + STEP_MS; R takes the lock no
@@ -52,13 +53,13 @@ public final class Failsafe implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(Failsafe.class);
 
     /** δ': a master extends only while every promotable replica replied within this */
-    public static final long REPLY_MS = 2000;
+    public static final long REPLY_MS = 3000;
     /** how far one extension moves the dead man's switch */
     public static final long STEP_MS = 1000;
     /** covers the supervisor's polling, the kill, scheduling and clock skew between hosts */
     public static final long MARGIN_MS = 500;
     /** {@code wal_receiver_timeout} the deadman sets while the failsafe is on (the replica pings at half of it) */
-    public static final long RECEIVER_TIMEOUT_MS = 2000;
+    public static final long RECEIVER_TIMEOUT_MS = 1500;
     /** how often the master checks */
     static final long CHECK_MS = 200;
 
@@ -192,11 +193,9 @@ public final class Failsafe implements Closeable {
         }
         Optional<String> refusal = refusal();
         if (refusal.isPresent()) {
-            if (valid) {
-                return; // a renewal is late, not missing: say nothing yet
-            }
-            say("refused:" + refusal.get().replaceAll("[0-9]+ ms", ""), "[{}] failsafe: not extending ({}): PostgreSQL is fenced when its lease "
-                    + "ends", name, refusal.get());
+            say("refused:" + refusal.get().replaceAll("[0-9]+ ms", ""), "[{}] failsafe: {} ({}): PostgreSQL is fenced "
+                    + "when its lease ends unless a renewal succeeds first", name, valid ? "a renewal is late and the "
+                            + "failsafe would not extend" : "not extending", refusal.get());
             return;
         }
         long until = now + TimeUnit.MILLISECONDS.toNanos(STEP_MS);
@@ -234,7 +233,9 @@ public final class Failsafe implements Closeable {
             promotable.add(st.id());
         }
         if (promotable.isEmpty()) {
-            return Optional.empty(); // nobody could be promoted
+            // a member this master does not know (started while it cannot read ZooKeeper) could be the best candidate
+            // when no replica it knows streams from it: no failsafe without one
+            return Optional.of("no promotable replica streams from it");
         }
         Map<String, Long> replied = new HashMap<>();
         try {
