@@ -37,28 +37,34 @@ final class Housekeeping {
         this.failsafe = failsafe;
     }
 
-    /** {@code wal_receiver_timeout} without the failsafe (as written at initdb) */
-    static final long RECEIVER_TIMEOUT_MS = 15_000;
-
     /**
-     * The replication keepalives the failsafe rests on: a standby pings its master after half of
-     * {@code wal_receiver_timeout} of silence, and its walreceiver exits after all of it ({@code Failsafe}); set on
-     * every node (ALTER SYSTEM, reload), checked every 10 s and at once when the failsafe is switched.
+     * The replication keepalives the failsafe rests on: while it is on, a standby pings its master after half of
+     * {@code wal_receiver_timeout} of silence and its walreceiver exits after all of it ({@code Failsafe}); set on
+     * every node (ALTER SYSTEM, reload), checked every 10 s and at once when the failsafe is switched. When it is off,
+     * only the value this set is taken back (ALTER SYSTEM RESET): an operator's own setting stays.
      */
     private void keepalives() throws java.sql.SQLException {
-        long want = failsafe.getAsBoolean() ? zgres.deadman.lease.Failsafe.RECEIVER_TIMEOUT_MS : RECEIVER_TIMEOUT_MS;
+        boolean on = failsafe.getAsBoolean();
+        long want = on ? zgres.deadman.lease.Failsafe.RECEIVER_TIMEOUT_MS : 0;
         long now = System.nanoTime();
         if (want == receiverTimeoutSet && now - receiverCheckedAt < java.util.concurrent.TimeUnit.SECONDS.toNanos(10)) {
             return;
         }
         receiverCheckedAt = now;
-        String have = pg.jdbc().queryOne("SELECT setting FROM pg_settings WHERE name = 'wal_receiver_timeout'", 5);
-        if (!Long.toString(want).equals(have)) {
+        java.util.List<java.util.List<String>> rows = pg.jdbc().query("SELECT setting, coalesce(sourcefile, '') FROM "
+                + "pg_settings WHERE name = 'wal_receiver_timeout'", 5);
+        String have = rows.get(0).get(0);
+        boolean ours = rows.get(0).get(1).endsWith("postgresql.auto.conf")
+                && Long.toString(zgres.deadman.lease.Failsafe.RECEIVER_TIMEOUT_MS).equals(have);
+        if (on && !Long.toString(want).equals(have)) {
             pg.jdbc().execute("ALTER SYSTEM SET wal_receiver_timeout = '" + want + "ms'", 10);
             pg.jdbc().execute("SELECT pg_reload_conf()", 10);
-            LOG.info("[{}] wal_receiver_timeout {} -> {} ms ({})", name, have, want, failsafe.getAsBoolean()
-                    ? "failsafe on: a standby hears from its master at least every " + want / 2 + " ms"
-                    : "failsafe off");
+            LOG.info("[{}] wal_receiver_timeout {} -> {} ms (failsafe on: a standby hears from its master at least "
+                    + "every {} ms)", name, have, want, want / 2);
+        } else if (!on && ours) {
+            pg.jdbc().execute("ALTER SYSTEM RESET wal_receiver_timeout", 10);
+            pg.jdbc().execute("SELECT pg_reload_conf()", 10);
+            LOG.info("[{}] wal_receiver_timeout back to the configuration file's (failsafe off)", name);
         }
         receiverTimeoutSet = want;
     }

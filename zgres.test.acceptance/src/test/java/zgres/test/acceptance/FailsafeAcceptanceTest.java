@@ -69,6 +69,19 @@ class FailsafeAcceptanceTest {
             g.await(n + " with wal_receiver_timeout 1.5 s", 30_000, s -> Pg.text(n, "SELECT setting FROM pg_settings "
                     + "WHERE name = 'wal_receiver_timeout'").equals("1500"));
         }
+        // an ensemble that was just restarted may still change its leader: start from a master that kept its lock for
+        // five seconds
+        long stableSince = System.nanoTime();
+        String holder = g.state().master().map(Object::toString).orElse("");
+        while (System.nanoTime() - stableSince < TimeUnit.SECONDS.toNanos(5)) {
+            Thread.sleep(100);
+            String now = g.state().master().filter(x -> g.state().masterConn().isPresent()).map(Object::toString)
+                    .orElse("");
+            if (now.isEmpty() || !now.equals(holder)) {
+                holder = now;
+                stableSince = System.nanoTime();
+            }
+        }
         w = new Workload(g.nodes());
         w.start();
         assertThat(w.awaitAckAfter(System.nanoTime(), 20_000)).as("the writer works before the fault").isTrue();
@@ -98,6 +111,26 @@ class FailsafeAcceptanceTest {
         return r;
     }
 
+    /** @return the longest time without an acknowledged write between {@code from} and {@code to} (nanoTime) */
+    static double gapS(Workload.Result unused, List<Workload.Ack> acks, long from, long to) {
+        long last = from;
+        long gap = 0;
+        for (Workload.Ack a : acks) {
+            if (a.atNanos() <= from) {
+                continue;
+            }
+            if (a.atNanos() > to) {
+                gap = Math.max(gap, a.atNanos() - last);
+                last = to;
+                break;
+            }
+            gap = Math.max(gap, a.atNanos() - last);
+            last = a.atNanos();
+        }
+        gap = Math.max(gap, to - last);
+        return gap / 1e9;
+    }
+
     /** @return the nodes that took the lock since the fault */
     List<String> newHolders() {
         return g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && c.byNode()).map(Group.LockChange::holder)
@@ -115,10 +148,12 @@ class FailsafeAcceptanceTest {
         assertThat(m.postmasterPid()).as("the master still runs after " + seconds + " s without ZooKeeper (T = "
                 + TEST.sessionTimeoutMs() + " ms)").isPresent();
         g.zookeeper().startAll();
+        long back = System.nanoTime();
         g.await("the master holds its lock again", 60_000, s -> s.master().filter(x -> x.equals(g.id(m))).isPresent()
                 && s.masterConn().isPresent());
         Workload.Result r = finish(m);
-        assertThat(r.maxWriteGapS()).as("no write failed during the outage").isLessThan(1.5);
+        assertThat(gapS(r, w.acks(), faultAt, back + 1_000_000_000L)).as("no write failed during the outage")
+                .isLessThan(1.5);
         assertThat(r.lost()).isZero();
         assertThat(newHolders()).as("only the master took the lock (again)").allMatch(h -> h.equals(g.id(m)
                 .toString()));
@@ -134,10 +169,12 @@ class FailsafeAcceptanceTest {
         g.zookeeper().kill(leader);
         Thread.sleep(8000);
         g.zookeeper().restart(leader);
+        long back = System.nanoTime();
         g.await("the master holds its lock", 60_000, s -> s.master().filter(x -> x.equals(g.id(m))).isPresent()
                 && s.masterConn().isPresent());
         Workload.Result r = finish(m);
-        assertThat(r.maxWriteGapS()).as("no write failed").isLessThan(1.5);
+        assertThat(gapS(r, w.acks(), faultAt, back + 1_000_000_000L)).as("no write failed during the fault")
+                .isLessThan(1.5);
         assertThat(r.lost()).isZero();
         assertThat(newHolders()).allMatch(h -> h.equals(g.id(m).toString()));
     }
@@ -152,10 +189,12 @@ class FailsafeAcceptanceTest {
         assertThat(m.postmasterPid()).as("the master still runs").isPresent();
         assertThat(newHolders()).as("no replica took the lock while it hears from the master").isEmpty();
         g.zookeeperLink(m, FaultProxy.Mode.PASS);
+        long back = System.nanoTime();
         g.await("the master holds its lock again", 60_000, s -> s.master().filter(x -> x.equals(g.id(m))).isPresent()
                 && s.masterConn().isPresent());
         Workload.Result r = finish(m);
-        assertThat(r.maxWriteGapS()).as("no write failed").isLessThan(1.5);
+        assertThat(gapS(r, w.acks(), faultAt, back + 1_000_000_000L)).as("no write failed during the fault")
+                .isLessThan(1.5);
         assertThat(r.lost()).isZero();
         assertThat(newHolders()).allMatch(h -> h.equals(g.id(m).toString()));
     }
@@ -232,11 +271,13 @@ class FailsafeAcceptanceTest {
         Thread.sleep(8000);
         assertThat(m.postmasterPid()).as("the master still runs").isPresent();
         g.zookeeper().startAll();
+        long back = System.nanoTime();
         g.await("the master holds its lock again", 60_000, s -> s.master().filter(x -> x.equals(g.id(m))).isPresent()
                 && s.masterConn().isPresent());
         Workload.Result r = finish(m);
         assertThat(r.lost()).as("synchronous mode loses nothing acknowledged").isZero();
-        assertThat(r.maxWriteGapS()).as("no write failed during the outage").isLessThan(1.5);
+        assertThat(gapS(r, w.acks(), faultAt, back + 1_000_000_000L)).as("no write failed during the outage")
+                .isLessThan(1.5);
         assertThat(g.ctl("config", "set", GROUP, "zgres.deadman.cluster", "synchronous_mode=off").exitCode()).isZero();
     }
 }
