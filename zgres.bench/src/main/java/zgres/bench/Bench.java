@@ -49,10 +49,11 @@ public final class Bench {
         int code = switch (args[0]) {
             case "failover" -> {
                 outageS = Double.parseDouble(opts.getOrDefault("outage-s", "8"));
-                failsafe = opts.getOrDefault("failsafe", "off");
+                failsafe = opts.getOrDefault("failsafe", profile.failsafe() ? "on" : "off");
                 if (!List.of("on", "off").contains(failsafe)) {
                     throw new IllegalArgumentException("--failsafe on|off");
                 }
+                profile = profile.withFailsafe(failsafe.equals("on"));
                 yield failover(opts.getOrDefault("fault", "node-kill"),
                         Integer.parseInt(opts.getOrDefault("runs", "5")), profile,
                         Integer.parseInt(opts.getOrDefault("zk-servers", "3")), opts.getOrDefault("sync", "off"));
@@ -107,8 +108,8 @@ public final class Bench {
 
     /** --outage-s: how long a zk-outage keeps the ensemble down (and zk-leader-kill its leader) */
     static double outageS = 8;
-    /** --failsafe on|off */
-    static String failsafe = "off";
+    /** --failsafe on|off (the profile's by default: on in the default profile, off in the fast one) */
+    static String failsafe = "on";
 
     /** After a ZooKeeper fault: the group's master (the same node when it rode the outage out). */
     static NodeProcess awaitAnyMaster(Group g) throws InterruptedException {
@@ -185,8 +186,7 @@ public final class Bench {
         List<Double> promotions = new ArrayList<>();
         int maxWritable = 0;
         int lostTotal = 0;
-        try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync, "failsafe",
-                failsafe.equals("on")), security)) {
+        try (Group g = new Group("bench", 3, profile, zkServers, Map.of("synchronous_mode", sync), security)) {
             g.start();
             for (int run = 1; run <= runs; run++) {
                 for (NodeProcess n : g.nodes()) {

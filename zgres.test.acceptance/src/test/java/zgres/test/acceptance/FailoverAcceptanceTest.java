@@ -31,7 +31,9 @@ import zgres.testkit.Workload;
  * Automatic failover on real processes: a 3-node group, each node its own JVM running the exported runtime, real
  * PostgreSQL 15, a 3-server ZooKeeper ensemble. Every episode runs the writer and the 100 ms writability prober and
  * asserts that at most one node was writable at every probe; lost acknowledged writes are reported (and asserted
- * zero where nothing can be lost: a restart in place, a clean stop).
+ * zero where nothing can be lost: a restart in place, a clean stop). The group runs the defaults, the failsafe on;
+ * the ZooKeeper faults are run with it turned off live (the fast profile's behaviour; with it on they are
+ * {@code FailsafeAcceptanceTest}'s).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -72,10 +74,26 @@ class FailoverAcceptanceTest {
     }
 
     @AfterEach
-    void closeWorkload() {
+    void closeWorkload() throws Exception {
         if (w != null) {
             w.close();
         }
+        if (failsafeOff) {
+            failsafeOff = false;
+            assertThat(g.ctl("config", "delete", g.name(), "zgres.deadman.cluster", "failsafe").exitCode()).isZero();
+            g.await("every node runs the failsafe again", 30_000, s -> s.states().values().stream().allMatch(st ->
+                    Boolean.TRUE.equals(st.metadata().get("failsafe"))));
+        }
+    }
+
+    boolean failsafeOff;
+
+    /** Turns the failsafe off for the group, live, until the end of the episode. */
+    void withoutFailsafe() throws Exception {
+        failsafeOff = true;
+        assertThat(g.ctl("config", "set", g.name(), "zgres.deadman.cluster", "failsafe=false").exitCode()).isZero();
+        g.await("no node runs the failsafe", 30_000, s -> s.states().values().stream().noneMatch(st ->
+                Boolean.TRUE.equals(st.metadata().get("failsafe"))));
     }
 
     NodeProcess master() {
@@ -251,8 +269,9 @@ class FailoverAcceptanceTest {
 
     @Test
     @Order(5)
-    void aMasterCutOffZooKeeperIsFencedAndRejoinsWhenTheLinkHeals() throws Exception {
+    void withoutFailsafeAMasterCutOffZooKeeperIsFencedAndRejoinsWhenTheLinkHeals() throws Exception {
         NodeProcess m = master();
+        withoutFailsafe();
         fault();
         g.zookeeperLink(m, FaultProxy.Mode.BLACKHOLE);
         assertThat(postmasterGoneWithin(m, TEST.sessionTimeoutMs())).as("fenced within the session timeout")
@@ -270,8 +289,9 @@ class FailoverAcceptanceTest {
      */
     @Test
     @Order(5)
-    void aNodeCutOffZooKeeperLogsCalmlyAndStopsAtOnceOnSigterm() throws Exception {
+    void withoutFailsafeANodeCutOffZooKeeperLogsCalmlyAndStopsAtOnceOnSigterm() throws Exception {
         NodeProcess m = master();
+        withoutFailsafe();
         fault();
         long logFrom = java.nio.file.Files.size(m.log());
         g.zookeeperLink(m, FaultProxy.Mode.BLACKHOLE);
@@ -301,8 +321,9 @@ class FailoverAcceptanceTest {
 
     @Test
     @Order(6)
-    void whenTheWholeZooKeeperEnsembleStopsTheMasterIsFencedAndTheGroupRecovers() throws Exception {
+    void withoutFailsafeWhenTheWholeZooKeeperEnsembleStopsTheMasterIsFencedAndTheGroupRecovers() throws Exception {
         NodeProcess m = master();
+        withoutFailsafe();
         fault();
         g.zookeeper().stopAll();
         assertThat(postmasterGoneWithin(m, TEST.sessionTimeoutMs())).as("no lease without ZooKeeper").isTrue();

@@ -54,7 +54,7 @@ import zgres.zookeeper.Znodes;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RoutingAcceptanceTest {
-    static final Profile TEST = new Profile("test", 3000, 300, 300, 100, 1500);
+    static final Profile TEST = new Profile("test", 3000, 300, 300, 100, 1500, true);
     /** a second group in ZooKeeper whose znodes the test writes itself, pointing at the real servers */
     static final String FAKE = "routefake";
     Group g;
