@@ -16,8 +16,9 @@ import org.osgi.service.metatype.annotations.Option;
 /**
  * Deadman settings shared by the nodes of a cluster, usually written to ZooKeeper ({@code zgres:config set
  * [scope] zgres.deadman.cluster key=value}) and mirrored here by the configuration bridge. Every key is optional;
- * a key that is present overrides the local {@code zgres.deadman~NAME} value of every deadman of this runtime, live
- * (the deadman keeps its ZooKeeper session and its lock). Only settings that can change live are accepted.
+ * a key that is present applies to every deadman of this runtime whose local {@code zgres.deadman~NAME}
+ * configuration does not set it (local, then ZooKeeper, then the default), live (the deadman keeps its ZooKeeper
+ * session and its lock). Only settings that can change live are accepted.
  */
 @Component(configurationPid = ClusterSettings.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = ClusterSettings.class)
@@ -32,7 +33,7 @@ public class ClusterSettings {
             "replication_slots", "slot_drop_after_s", "max_slot_wal_keep_size_mb", "clone_methods", "failsafe");
 
     @ObjectClassDefinition(name = "zgres deadman cluster settings", description = "Live deadman settings for every "
-            + "node in scope; present keys override the local zgres.deadman~NAME values")
+            + "node in scope; a key applies where the local zgres.deadman~NAME configuration does not set it")
     public @interface Config {
         @AttributeDefinition(required = false, min = "10", description = "Loop interval, ms")
         int loop__wait__ms();

@@ -38,7 +38,9 @@ public record Profile(String name, int sessionTimeoutMs, int loopWaitMs, int sta
         m.put("state_interval_ms", stateIntervalMs);
         m.put("election_delay_ms", electionDelayMs);
         m.put("election_timeout_ms", electionTimeoutMs);
-        m.put("failsafe", failsafe);
+        if (!failsafe) {
+            m.put("failsafe", false); // on is the default: left unset, the group's ZooKeeper settings may turn it off
+        }
         return m;
     }
 }

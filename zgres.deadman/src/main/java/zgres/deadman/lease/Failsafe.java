@@ -28,18 +28,21 @@ import zgres.deadman.pg.Supervisor;
  *
  * <h2>The rule</h2>
  * <ul>
- * <li><b>Replica side</b> ({@link #replicaWaitMs}): a replica never takes the lock (election, or a manual failover
- * without a handover) while it heard from its upstream within δ = {@code wal_receiver_timeout} in effect +
- * {@link #REPLY_MS} + {@link #STEP_MS} + {@link #MARGIN_MS} (6 s with the {@value #RECEIVER_TIMEOUT_MS} ms the
- * deadman sets: no more than the default session timeout, so a failover after a master's death waits no longer). A walreceiver that has not heard from its sender for {@code wal_receiver_timeout} exits, and only a
- * running walreceiver replies: so a replica's last reply to the master is at most {@code wal_receiver_timeout} after
- * it last heard from it.
+ * <li><b>Replica side</b> ({@link #replicaWaitMs}, sampled every {@value #CHECK_MS} ms by this thread): a replica
+ * never takes the lock (election, or a manual failover without a handover) while its walreceiver heard from its
+ * upstream within δ = {@code wal_receiver_timeout} in effect + {@link #REPLY_MS} + {@link #STEP_MS} +
+ * {@link #MARGIN_MS} (6 s with the {@value #RECEIVER_TIMEOUT_MS} ms the deadman sets: the default session timeout),
+ * nor within {@link #REPLY_MS} + {@link #STEP_MS} + {@link #MARGIN_MS} (4.5 s) after it saw its walreceiver gone. A
+ * walreceiver that has not heard from its sender for {@code wal_receiver_timeout} exits, and only a running
+ * walreceiver replies: so a replica's last reply to the master is at most {@code wal_receiver_timeout} after it last
+ * heard from it, and no later than the moment its walreceiver is seen gone.
  * <li><b>Master side</b> ({@link #check}): when the lease is not valid (ZooKeeper cannot confirm a renewal, or the
  * session was lost with the lock), the master moves its dead man's switch to now + {@link #STEP_MS}, only while the
  * chain of deadlines is unbroken and every replica that could be promoted - every other member of the last snapshot
  * not tagged {@code nofailover}, in synchronous mode every {@code /sync} member - publishes that it runs the failsafe
  * and replied on its replication connection within {@link #REPLY_MS} ({@code pg_stat_replication.reply_time}, the
- * replica's send time), and there is at least one. Otherwise the switch fences at the lease's end, as without the
+ * replica's send time) at least {@value #CONNECTED_MS} ms after its connection began (so the replica's samples saw
+ * that walreceiver), and there is at least one. Otherwise the switch fences at the lease's end, as without the
  * failsafe.
  * <li>Timing: a replica R that last heard from the master at h sends its last reply at r ≤ h + {@code
  * wal_receiver_timeout}; the master extends at e only with a reply sent at ≥ e − REPLY_MS, so e ≤ r + REPLY_MS, and is
@@ -60,12 +63,21 @@ public final class Failsafe implements Closeable {
     public static final long MARGIN_MS = 500;
     /** {@code wal_receiver_timeout} the deadman sets while the failsafe is on (the replica pings at half of it) */
     public static final long RECEIVER_TIMEOUT_MS = 1500;
-    /** how often the master checks */
+    /** how often the master checks and a replica samples its walreceiver */
     static final long CHECK_MS = 200;
+    /** samples further apart than this (the thread stalled) count as "not looking" */
+    static final long SAMPLE_GAP_MS = 700;
+    /** a master counts no reply sent within this of its connection's start (longer than {@link #SAMPLE_GAP_MS}) */
+    static final long CONNECTED_MS = 1000;
 
     /** @return δ: how long a replica must not have heard from its upstream before it may take the lock */
     public static long quietMs(long receiverTimeoutMs) {
-        return receiverTimeoutMs + REPLY_MS + STEP_MS + MARGIN_MS;
+        return receiverTimeoutMs + goneMs();
+    }
+
+    /** @return how long a replica waits after it saw its walreceiver gone: δ' + step + margin */
+    public static long goneMs() {
+        return REPLY_MS + STEP_MS + MARGIN_MS;
     }
 
     private final NodeId me;
@@ -83,9 +95,13 @@ public final class Failsafe implements Closeable {
     private String said = "";
     private long holdingSince;
 
-    // replica side (the loop thread)
-    private long lastHeard = Long.MIN_VALUE;
-    private boolean receiverSeen;
+    // replica side (the failsafe thread samples, the loop reads)
+    /** until when ({@link System#nanoTime()}) the walreceivers seen gone keep this replica from taking the lock */
+    private volatile long settledUntil = Long.MIN_VALUE;
+    /** the same for the walreceiver running at the last sample ({@link Long#MIN_VALUE}: none) */
+    private volatile long runningUntil = Long.MIN_VALUE;
+    /** when the last sample was taken (0: none yet) */
+    private volatile long sampledAt;
 
     public Failsafe(NodeId me, PgNode pg, LeaseKeeper lease, BooleanSupplier enabled,
             Supplier<Optional<GroupState>> group, Supplier<SyncMode> syncMode) {
@@ -115,42 +131,80 @@ public final class Failsafe implements Closeable {
     // ------------------------------------------------------------------ replica side
 
     /**
-     * Samples when this standby last heard from its upstream ({@code pg_stat_wal_receiver.last_msg_receipt_time});
-     * a walreceiver that is gone may have heard until the moment it went, so that moment counts.
-     *
-     * @return how long this replica must still wait before it may take the lock (0: it may)
+     * @return how long this replica must still wait before it may take the lock (0: it may); while the samples are
+     *         late (the thread stalled) it waits
      */
     public long replicaWaitMs() {
         if (!enabled.getAsBoolean()) {
             return 0;
         }
         long now = System.nanoTime();
+        if (sampledAt == 0 || now - sampledAt > TimeUnit.MILLISECONDS.toNanos(SAMPLE_GAP_MS)) {
+            return SAMPLE_GAP_MS; // not looking: a walreceiver may have come and gone unseen
+        }
+        long until = Math.max(settledUntil, runningUntil);
+        return until == Long.MIN_VALUE ? 0 : Math.max(0, TimeUnit.NANOSECONDS.toMillis(until - now));
+    }
+
+    /**
+     * One sample of this standby's walreceiver ({@code pg_stat_get_wal_receiver()}, which shows one only once it is
+     * connected), every {@link #CHECK_MS}:
+     * <ul>
+     * <li>running, last heard from its upstream at h: its replies may go on until h + {@code wal_receiver_timeout},
+     * and went on until now, so the replica waits until max(h + δ ({@link #quietMs}), now + δ' + step + margin);
+     * <li>gone, when it ran at the previous sample (or samples were more than {@link #SAMPLE_GAP_MS} apart, or the
+     * previous one failed): its last reply was sent before now, so the replica waits until now + δ' + step + margin
+     * ({@link #goneMs}), and no longer for what the running walreceiver allowed. A walreceiver that came and went
+     * between two samples lived less than {@link #SAMPLE_GAP_MS}: the master counts no reply sent in the first
+     * {@link #CONNECTED_MS} of a connection, so none of its replies counted;
+     * <li>cannot tell (PostgreSQL running, the query failed): as if running and heard now.
+     * </ul>
+     */
+    void sampleReplica() {
+        long now = System.nanoTime();
+        long previous = sampledAt;
+        boolean late = previous == 0 || now - previous > TimeUnit.MILLISECONDS.toNanos(SAMPLE_GAP_MS);
+        long gone = now + TimeUnit.MILLISECONDS.toNanos(goneMs());
+        Long heardAgoMs = null;
         long receiverTimeout = RECEIVER_TIMEOUT_MS;
+        boolean running;
         try {
-            List<List<String>> rows = pg.jdbc().query("SELECT (extract(epoch FROM now() - r.last_msg_receipt_time) "
-                    + "* 1000)::bigint, (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_receiver_timeout') "
-                    + "FROM (SELECT 1) one LEFT JOIN pg_stat_get_wal_receiver() r ON r.pid IS NOT NULL", 5);
-            receiverTimeout = Math.max(0, Long.parseLong(rows.get(0).get(1)));
-            String ago = rows.get(0).get(0);
-            if (ago != null) {
-                lastHeard = Math.max(lastHeard, now - TimeUnit.MILLISECONDS.toNanos(Math.max(0, Long.parseLong(ago))));
-                receiverSeen = true;
-            } else if (receiverSeen) {
-                lastHeard = Math.max(lastHeard, now); // it heard at most until now
-                receiverSeen = false;
+            List<List<String>> rows = jdbc.query("SELECT pg_is_in_recovery(), (extract(epoch FROM now() - "
+                    + "r.last_msg_receipt_time) * 1000)::bigint, (SELECT setting::bigint FROM pg_settings WHERE name "
+                    + "= 'wal_receiver_timeout') FROM (SELECT 1) one LEFT JOIN pg_stat_get_wal_receiver() r ON r.pid "
+                    + "IS NOT NULL", 5);
+            if (!"t".equals(rows.get(0).get(0))) {
+                settledUntil = Long.MIN_VALUE; // a master: nothing to wait for; a later demotion samples afresh
+                runningUntil = Long.MIN_VALUE;
+                sampledAt = now;
+                return;
             }
+            receiverTimeout = Long.parseLong(rows.get(0).get(2));
+            String ago = rows.get(0).get(1);
+            running = ago != null;
+            heardAgoMs = running ? Math.max(0, Long.parseLong(ago)) : null;
         } catch (SQLException | RuntimeException e) {
-            // cannot tell: count as heard now (never take the lock on a guess)
-            lastHeard = now;
+            running = pg.supervisor().map(Supervisor::running).orElse(false); // not running: no walreceiver replies
+            heardAgoMs = running ? 0L : null;
         }
-        if (receiverTimeout <= 0) {
-            receiverTimeout = 60_000; // 0 disables the timeout: the walreceiver may live on; wait long
+        if (running) {
+            long heard = now - TimeUnit.MILLISECONDS.toNanos(heardAgoMs);
+            long quiet = TimeUnit.MILLISECONDS.toNanos(quietMs(receiverTimeout <= 0 ? 60_000 : receiverTimeout));
+            runningUntil = Math.max(heard + quiet, gone);
+            if (late) {
+                settledUntil = later(settledUntil, gone); // another may have come and gone unseen
+            }
+        } else {
+            if (runningUntil != Long.MIN_VALUE || late) {
+                settledUntil = later(settledUntil, gone);
+            }
+            runningUntil = Long.MIN_VALUE;
         }
-        if (lastHeard == Long.MIN_VALUE) {
-            return 0;
-        }
-        long quietFor = TimeUnit.NANOSECONDS.toMillis(now - lastHeard);
-        return Math.max(0, quietMs(receiverTimeout) - quietFor);
+        sampledAt = now;
+    }
+
+    private static long later(long a, long b) {
+        return a == Long.MIN_VALUE || b - a > 0 ? b : a;
     }
 
     // ------------------------------------------------------------------ master side
@@ -158,6 +212,10 @@ public final class Failsafe implements Closeable {
     private void run() {
         while (running) {
             try {
+                Optional<Supervisor> sup = pg.supervisor();
+                if (enabled.getAsBoolean() && (sup.isEmpty() || !sup.get().isArmed())) {
+                    sampleReplica();
+                }
                 check();
             } catch (RuntimeException e) {
                 LOG.error("[{}] failsafe check failed: {}", name, e.toString(), e);
@@ -239,8 +297,11 @@ public final class Failsafe implements Closeable {
         }
         Map<String, Long> replied = new HashMap<>();
         try {
+            // a reply counts only from a connection older than CONNECTED_MS: its walreceiver lived long enough for the
+            // replica's samples to see it (sampleReplica)
             for (List<String> r : jdbc.query("SELECT application_name, (extract(epoch FROM now() - reply_time) * 1000)"
-                    + "::bigint FROM pg_stat_replication WHERE reply_time IS NOT NULL", 2)) {
+                    + "::bigint FROM pg_stat_replication WHERE reply_time >= backend_start + interval '" + CONNECTED_MS
+                    + " milliseconds'", 2)) {
                 replied.merge(r.get(0), Long.parseLong(r.get(1)), Math::min);
             }
         } catch (SQLException | RuntimeException e) {
@@ -249,7 +310,8 @@ public final class Failsafe implements Closeable {
         for (NodeId p : promotable) {
             Long ms = replied.get(p.toString());
             if (ms == null || ms > REPLY_MS || ms < -MARGIN_MS) {
-                return Optional.of(p.address() + (ms == null ? " is not streaming from it" : " last replied " + ms
+                return Optional.of(p.address() + (ms == null ? " is not streaming from it (for " + CONNECTED_MS
+                        + " ms)" : " last replied " + ms
                         + " ms ago (more than " + REPLY_MS + ")"));
             }
         }
