@@ -169,10 +169,23 @@ public final class Supervisor implements AutoCloseable {
      * unless a later deadline arrives first. A deadline already in the past fences at once.
      */
     public synchronized void keepalive(long deadlineNanos) {
+        if (extended && deadlineNanos - lastDeadline < 0 && System.nanoTime() - lastDeadline < 0) {
+            // a renewal that went out before the failsafe's running extension (confirmed late, after an outage):
+            // the extension ends later and stands; a renewal's own deadline never shortens it
+            return;
+        }
+        extended = false;
+        arm(deadlineNanos);
+    }
+
+    private void arm(long deadlineNanos) {
         armed = true;
         lastDeadline = deadlineNanos;
         send("K " + deadlineNanos);
     }
+
+    /** the switch's deadline was last moved by {@link #extendTo} */
+    private boolean extended;
 
     /**
      * Moves an armed switch's deadline later, never earlier (the failsafe's extensions, which may cross a renewal's).
@@ -183,7 +196,8 @@ public final class Supervisor implements AutoCloseable {
         if (!armed || deadlineNanos <= lastDeadline) {
             return false;
         }
-        keepalive(deadlineNanos);
+        arm(deadlineNanos);
+        extended = true;
         return true;
     }
 
