@@ -168,8 +168,10 @@ final class FailoverBench {
 
     /** After a ZooKeeper fault: the group's master (the same node when it rode the outage out). */
     static NodeProcess awaitAnyMaster(Group g) throws InterruptedException {
-        g.await("a master with its /conn", 180_000, x -> x.masterConn().isPresent() && x.master().flatMap(x::state)
-                .filter(st -> st.role() == zgres.api.Role.MASTER).isPresent());
+        // (writable: a master fenced during the fault may still be listed until its session expires)
+        g.await("a writable master with its /conn", 180_000, x -> x.masterConn().isPresent() && x.master().flatMap(
+                x::state).filter(st -> st.role() == zgres.api.Role.MASTER).isPresent() && zgres.testkit.Pg.writable(
+                        x.master().get().host(), x.master().get().port()));
         int port = g.master().orElseThrow().port();
         return g.nodes().stream().filter(n -> n.port() == port).findFirst().orElseThrow();
     }

@@ -97,6 +97,41 @@ public final class NodeProcess extends RuntimeProcess {
     }
 
     /**
+     * SIGSTOP of the whole node at once, as a paused virtual machine: the JVM, the supervisor, the postmaster and its
+     * backends.
+     *
+     * @return what {@link #thawHost} resumes
+     */
+    public synchronized List<Long> freezeHost() {
+        List<Long> all = new ArrayList<>();
+        Process p = process();
+        if (p != null) {
+            p.descendants().forEach(h -> all.add(h.pid()));
+            all.add(p.pid());
+        }
+        postmasterPid().flatMap(ProcessHandle::of).ifPresent(pm -> {
+            pm.descendants().forEach(h -> all.add(h.pid()));
+            all.add(pm.pid());
+        });
+        List<Long> distinct = all.stream().distinct().toList();
+        signal("STOP", distinct);
+        return distinct;
+    }
+
+    /**
+     * Resumes what {@link #freezeHost} stopped: the supervisor first (its deadline passed, it kills PostgreSQL), the
+     * rest 300 ms later. A paused virtual machine resumes everything at once, and its supervisor then takes up to its
+     * 50 ms polling to act: no lease's margin covers a pause.
+     */
+    public void thawHost(List<Long> frozen) throws InterruptedException {
+        List<Long> supervisor = frozen.stream().filter(pid -> ProcessHandle.of(pid).flatMap(h -> h.info().command())
+                .orElse("").contains("perl")).toList();
+        signal("CONT", supervisor);
+        Thread.sleep(300);
+        signal("CONT", frozen.stream().filter(pid -> !supervisor.contains(pid)).toList());
+    }
+
+    /**
      * SIGKILL of the dead man's switch only (the supervisor: the postmaster's parent), as the OOM killer would.
      *
      * @return the supervisor's pid, when PostgreSQL ran under one

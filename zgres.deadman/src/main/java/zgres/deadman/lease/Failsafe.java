@@ -147,8 +147,9 @@ public final class Failsafe implements Closeable {
     }
 
     /**
-     * One sample of this standby's walreceiver ({@code pg_stat_get_wal_receiver()}, which shows one only once it is
-     * connected), every {@link #CHECK_MS}:
+     * One sample of this standby's walreceiver ({@code pg_stat_get_wal_receiver()}: connected once it shows its
+     * {@code sender_host}; one still connecting - to a host that does not answer, for up to {@code connect_timeout} -
+     * has replied to nobody and counts as gone), every {@link #CHECK_MS}:
      * <ul>
      * <li>running, last heard from its upstream at h: its replies may go on until h + {@code wal_receiver_timeout},
      * and went on until now, so the replica waits until max(h + δ ({@link #quietMs}), now + δ' + step + margin);
@@ -172,7 +173,7 @@ public final class Failsafe implements Closeable {
             List<List<String>> rows = jdbc.query("SELECT pg_is_in_recovery(), (extract(epoch FROM now() - "
                     + "r.last_msg_receipt_time) * 1000)::bigint, (SELECT setting::bigint FROM pg_settings WHERE name "
                     + "= 'wal_receiver_timeout') FROM (SELECT 1) one LEFT JOIN pg_stat_get_wal_receiver() r ON r.pid "
-                    + "IS NOT NULL", 5);
+                    + "IS NOT NULL AND r.sender_host IS NOT NULL", 5);
             if (!"t".equals(rows.get(0).get(0))) {
                 settledUntil = Long.MIN_VALUE; // a master: nothing to wait for; a later demotion samples afresh
                 runningUntil = Long.MIN_VALUE;

@@ -108,9 +108,12 @@ class FailsafeAcceptanceTest {
         assertThat(w.awaitAckAfter(System.nanoTime(), 60_000)).as("writes succeed again").isTrue();
         Thread.sleep(300);
         Workload.Result r = w.result(faultAt, finalMaster);
-        System.out.printf("{\"episode\":\"%s\",\"unavailable_s\":%.3f,\"max_write_gap_s\":%.3f,\"acked\":%d,"
-                + "\"lost_acked_writes\":%d,\"max_writable_masters\":%d,\"final_master\":\"%s\"}%n", episode,
-                r.unavailableS(), r.maxWriteGapS(), r.acked(), r.lost(), r.maxWritable(), r.finalMaster());
+        double leaderChange = g.lockChanges().stream().filter(c -> c.atNanos() > faultAt && c.byNode()).findFirst()
+                .map(c -> (c.atNanos() - faultAt) / 1e9).orElse(Double.NaN);
+        System.out.printf("{\"episode\":\"%s\",\"unavailable_s\":%.3f,\"leader_change_s\":%.3f,"
+                + "\"max_write_gap_s\":%.3f,\"acked\":%d,\"lost_acked_writes\":%d,\"max_writable_masters\":%d,"
+                + "\"final_master\":\"%s\"}%n", episode, r.unavailableS(), leaderChange, r.maxWriteGapS(), r.acked(),
+                r.lost(), r.maxWritable(), r.finalMaster());
         assertThat(r.violations()).as("probes that saw two writable nodes").isEmpty();
         assertThat(r.maxWritable()).isLessThanOrEqualTo(1);
         return r;
@@ -260,6 +263,35 @@ class FailsafeAcceptanceTest {
         } finally {
             m.thaw();
         }
+    }
+
+    /**
+     * The master's whole host frozen (a paused virtual machine: its JVM, supervisor and PostgreSQL SIGSTOPped) while
+     * ZooKeeper is up: the replicas' walreceivers time out and their reconnections hang (the kernel accepts for the
+     * frozen postmaster, nobody answers) - a walreceiver that is still connecting has replied to nobody, so a replica
+     * takes over once the session expired and the rule allows; when the host resumes its PostgreSQL is fenced.
+     */
+    @Test
+    @Order(5)
+    void theMastersWholeHostFrozenFailsOverAndItIsFencedWhenItResumes() throws Exception {
+        NodeProcess m = master();
+        faultAt = System.nanoTime();
+        List<Long> frozen = m.freezeHost();
+        NodeProcess n;
+        try {
+            n = g.awaitNewMaster(m, 60_000);
+            assertThat(w.awaitAckAfter(System.nanoTime(), 30_000)).as("the new master takes writes").isTrue();
+        } finally {
+            m.thawHost(frozen);
+        }
+        long t0 = System.nanoTime();
+        while (m.postmasterPid().filter(p -> p == masterPid).isPresent()
+                && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10)) {
+            Thread.sleep(20);
+        }
+        assertThat(m.postmasterPid()).as("the resumed master's PostgreSQL is fenced").isNotEqualTo(
+                java.util.Optional.of(masterPid));
+        finish(n);
     }
 
     @Test
