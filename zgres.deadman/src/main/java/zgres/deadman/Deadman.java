@@ -338,6 +338,7 @@ public final class Deadman implements Closeable {
         return out -> {
             metrics.collect(out);
             slots.collect(out);
+            failsafe.collect(out);
         };
     }
 

@@ -18,6 +18,8 @@ import zgres.api.GroupState;
 import zgres.api.NodeId;
 import zgres.api.NodeState;
 import zgres.api.SyncMode;
+import zgres.api.metrics.MetricSource;
+import zgres.api.metrics.MetricWriter;
 import zgres.deadman.pg.LocalConnection;
 import zgres.deadman.pg.PgNode;
 import zgres.deadman.pg.Supervisor;
@@ -52,7 +54,7 @@ import zgres.deadman.pg.Supervisor;
  * master takes it again when ZooKeeper returns.
  * </ul>
  */
-public final class Failsafe implements Closeable {
+public final class Failsafe implements Closeable, MetricSource {
     private static final Logger LOG = LoggerFactory.getLogger(Failsafe.class);
 
     /** δ': a master extends only while every promotable replica replied within this */
@@ -94,6 +96,8 @@ public final class Failsafe implements Closeable {
     private volatile long holdingUntil;
     private String said = "";
     private long holdingSince;
+    /** extensions made while the lease was not valid */
+    private final java.util.concurrent.atomic.AtomicLong extensions = new java.util.concurrent.atomic.AtomicLong();
 
     // replica side (the failsafe thread samples, the loop reads)
     /** until when ({@link System#nanoTime()}) the walreceivers seen gone keep this replica from taking the lock */
@@ -260,6 +264,9 @@ public final class Failsafe implements Closeable {
         long until = now + TimeUnit.MILLISECONDS.toNanos(STEP_MS);
         if (sup.get().extendTo(until)) {
             holdingUntil = until;
+            if (!valid) {
+                extensions.incrementAndGet();
+            }
         }
         if (valid) {
             return; // a renewal is late, not missing: say nothing yet
@@ -325,6 +332,23 @@ public final class Failsafe implements Closeable {
             if (!format.isEmpty()) {
                 LOG.warn(format, args);
             }
+        }
+    }
+
+    @Override
+    public void collect(MetricWriter out) {
+        String group = me.group();
+        boolean on = enabled.getAsBoolean();
+        out.gauge("zgres_failsafe_enabled", "The failsafe is on for this node", on ? 1 : 0, "group", group, "node",
+                name);
+        out.gauge("zgres_failsafe_holding", "1 while the failsafe keeps this master's PostgreSQL writable without a "
+                + "lease", holding() ? 1 : 0, "group", group, "node", name);
+        out.counter("zgres_failsafe_extensions_total", "Extensions of the dead man's switch the failsafe made "
+                + "without a lease", extensions.get(), "group", group, "node", name);
+        if (on && !pg.supervisor().map(Supervisor::isArmed).orElse(false)) {
+            out.gauge("zgres_failsafe_replica_wait_seconds", "How long this replica must still wait before it may "
+                    + "take the lock (it heard from its master recently)", replicaWaitMs() / 1000.0, "group", group,
+                    "node", name);
         }
     }
 

@@ -44,6 +44,11 @@ class FailsafeAcceptanceTest {
     @BeforeAll
     void start() throws Exception {
         g = new Group(GROUP, 3, TEST, 3, Map.of("failsafe", true));
+        for (NodeProcess n : g.nodes()) {
+            int port = Group.freePort();
+            n.config("zgres.metrics").put("port", port);
+            metricsPorts.put(n, port);
+        }
         g.start();
     }
 
@@ -92,6 +97,17 @@ class FailsafeAcceptanceTest {
 
     /** the master's postmaster when the episode began */
     long masterPid;
+    final Map<NodeProcess, Integer> metricsPorts = new java.util.HashMap<>();
+
+    /** @return the value of {@code name} in {@code n}'s {@code /metrics} (the runtime's own HTTP server, no ZooKeeper) */
+    double metric(NodeProcess n, String name) throws Exception {
+        String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + metricsPorts.get(n) + "/metrics")).timeout(
+                        java.time.Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+                .body();
+        return body.lines().filter(l -> l.startsWith(name + "{") && l.contains("node=\"" + g.id(n) + "\""))
+                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(Double.NaN);
+    }
 
     @AfterEach
     void closeWorkload() {
@@ -175,6 +191,9 @@ class FailsafeAcceptanceTest {
         Thread.sleep(seconds * 1000L);
         assertThat(m.postmasterPid()).as("the master still runs after " + seconds + " s without ZooKeeper (T = "
                 + TEST.sessionTimeoutMs() + " ms)").isPresent();
+        assertThat(metric(m, "zgres_failsafe_holding")).as("/metrics: the failsafe holds").isEqualTo(1.0);
+        assertThat(metric(m, "zgres_failsafe_extensions_total")).as("/metrics: extensions without a lease")
+                .isPositive();
         g.zookeeper().startAll();
         rodeItOut(m, System.nanoTime());
     }
