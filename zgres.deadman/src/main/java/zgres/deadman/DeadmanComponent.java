@@ -157,8 +157,8 @@ public class DeadmanComponent implements ConfigScope {
 
         @AttributeDefinition(description = "Ride out a ZooKeeper outage: a master without a lease stays writable while "
                 + "every promotable replica streams from it, and a replica never takes the lock while it hears from "
-                + "its master (set it for the whole group; a failover then waits at least 6 s after the replicas last "
-                + "heard from the master)")
+                + "its master (set it for the whole group; a replica then takes the lock no sooner than 4.5 s after "
+                + "its walreceiver went)")
         boolean failsafe() default true;
 
         @AttributeDefinition(description = "Replicas stream through a physical replication slot the master keeps for "

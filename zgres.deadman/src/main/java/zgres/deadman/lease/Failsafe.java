@@ -30,14 +30,12 @@ import zgres.deadman.pg.Supervisor;
  *
  * <h2>The rule</h2>
  * <ul>
- * <li><b>Replica side</b> ({@link #replicaWaitMs}, sampled every {@value #CHECK_MS} ms by this thread): a replica
- * never takes the lock (election, or a manual failover without a handover) while its walreceiver heard from its
- * upstream within δ = {@code wal_receiver_timeout} in effect + {@link #REPLY_MS} + {@link #STEP_MS} +
- * {@link #MARGIN_MS} (6 s with the {@value #RECEIVER_TIMEOUT_MS} ms the deadman sets: the default session timeout),
- * nor within {@link #REPLY_MS} + {@link #STEP_MS} + {@link #MARGIN_MS} (4.5 s) after it saw its walreceiver gone. A
- * walreceiver that has not heard from its sender for {@code wal_receiver_timeout} exits, and only a running
- * walreceiver replies: so a replica's last reply to the master is at most {@code wal_receiver_timeout} after it last
- * heard from it, and no later than the moment its walreceiver is seen gone.
+ * <li><b>Replica side</b> ({@link #replicaWaitMs}, sampled every {@value #CHECK_MS} ms by this thread,
+ * {@link #sampleReplica}): a replica never takes the lock (election, or a manual failover without a handover) while
+ * its walreceiver is connected, nor until {@link #goneMs} = {@link #REPLY_MS} + {@link #STEP_MS} + {@link #MARGIN_MS}
+ * (4.5 s) after the first sample that found it gone. A walreceiver that has not heard from its sender for {@code
+ * wal_receiver_timeout} exits, so that is at the latest δ = {@code wal_receiver_timeout} + 4.5 s (6 s with the
+ * {@value #RECEIVER_TIMEOUT_MS} ms the deadman sets: the default session timeout) after it last heard from it.
  * <li><b>Master side</b> ({@link #check}): when the lease is not valid (ZooKeeper cannot confirm a renewal, or the
  * session was lost with the lock), the master moves its dead man's switch to now + {@link #STEP_MS}, only while the
  * chain of deadlines is unbroken and every replica that could be promoted - every other member of the last snapshot
@@ -46,12 +44,12 @@ import zgres.deadman.pg.Supervisor;
  * replica's send time) at least {@value #CONNECTED_MS} ms after its connection began (so the replica's samples saw
  * that walreceiver), and there is at least one. Otherwise the switch fences at the lease's end, as without the
  * failsafe.
- * <li>Timing: a replica R that last heard from the master at h sends its last reply at r ≤ h + {@code
- * wal_receiver_timeout}; the master extends at e only with a reply sent at ≥ e − REPLY_MS, so e ≤ r + REPLY_MS, and is
- * writable until at most e + STEP_MS ≤ h + {@code wal_receiver_timeout} + REPLY_MS + STEP_MS; R takes the lock no
- * earlier than h + δ, MARGIN_MS later (the supervisor's 50 ms polling, the kill, scheduling, clock skew between the
- * hosts, which must stay well under it). A replica that still hears from the master never takes the lock, so the
- * master takes it again when ZooKeeper returns.
+ * <li>Timing: only a connected walreceiver replies, so a replica R's last reply is sent before the first sample that
+ * finds its walreceiver gone, at g; the master extends at e only with a reply sent at ≥ e − REPLY_MS, so e ≤ g +
+ * REPLY_MS, and is writable until at most e + STEP_MS ≤ g + REPLY_MS + STEP_MS; R takes the lock no earlier than
+ * MARGIN_MS later (the supervisor's 50 ms polling, the kill, scheduling, clock skew between the hosts, which must stay
+ * well under it). A replica that still hears from the master never takes the lock, so the master takes it again when
+ * ZooKeeper returns.
  * </ul>
  */
 public final class Failsafe implements Closeable, MetricSource {
