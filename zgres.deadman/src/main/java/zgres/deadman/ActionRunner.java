@@ -134,6 +134,7 @@ final class ActionRunner {
                     observer.followed();
                 }
             }
+            case UNFOLLOW -> pg.unfollow();
             case REWIND -> rewind(o, d);
             case RECLONE -> {
                 observer.rewindHandled();

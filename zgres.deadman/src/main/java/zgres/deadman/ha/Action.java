@@ -20,6 +20,8 @@ public enum Action {
     START_MASTER,
     /** repoint primary_conninfo of the running standby to the target */
     FOLLOW,
+    /** stop following (empty primary_conninfo): the standby's upstream is itself a standby (the failsafe) */
+    UNFOLLOW,
     /** stop, pg_rewind onto the target's timeline (in the background), then start as its standby */
     REWIND,
     /** stop, empty the data directory and clone it again from the target (a standby that cannot start) */

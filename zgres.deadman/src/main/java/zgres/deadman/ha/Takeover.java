@@ -7,6 +7,7 @@ import java.util.stream.Collectors;
 import zgres.api.GroupState;
 import zgres.api.Lsn;
 import zgres.api.NodeId;
+import zgres.api.NodeState;
 import zgres.api.PromotionPolicy;
 import zgres.api.Switchover;
 import zgres.api.promotion.PromotionRule;
@@ -269,6 +270,19 @@ final class Takeover {
      */
     private static Optional<Decision> masterStillHeard(Observation o, String what) {
         long wait = o.local().failsafeWaitMs();
+        String upstream = o.local().configuredUpstream();
+        Optional<NodeState> standby = wait <= 0 || upstream.isEmpty() ? Optional.empty() : o.group().states().values()
+                .stream().filter(st -> !st.id().equals(o.me()) && st.id().address().equals(upstream)
+                        && st.role() == zgres.api.Role.REPLICA).findFirst();
+        if (standby.isPresent()) {
+            // a standby's walreceiver may stream from a former master restarted as a standby (cascading): what it
+            // hears there is no master, and it would wait forever. Acting on /state only disconnects it (the safe
+            // direction: a master that still served would lose this replica's replies and be fenced), then the
+            // usual wait after the walreceiver went applies.
+            return Optional.of(Decision.of(Action.UNFOLLOW, Situation.FAILSAFE_UPSTREAM_STANDBY, what + ": this "
+                    + "replica streams from " + upstream + ", which publishes itself as a standby: not following it "
+                    + "any more, so that the failsafe's wait can end"));
+        }
         return wait <= 0 ? Optional.empty() : Optional.of(Decision.of(Action.WAIT, Situation.FAILSAFE_MASTER_HEARD,
                 what + ": this replica heard from its upstream recently: with the failsafe on, a master ZooKeeper lost "
                         + "may still serve while its replicas stream; not taking the lock for " + wait + " ms more"));

@@ -241,6 +241,12 @@ public final class PgNode implements AutoCloseable {
         jdbc.execute("SELECT pg_reload_conf()", 10);
     }
 
+    /** Stops following: an empty primary_conninfo (the walreceiver ends at the reload). */
+    public void unfollow() throws SQLException {
+        jdbc.execute("ALTER SYSTEM SET primary_conninfo = ''", 10);
+        jdbc.execute("SELECT pg_reload_conf()", 10);
+    }
+
     /** @return the upstream {@code host:port} of the primary_conninfo a standby is configured with, or empty */
     public String configuredUpstream() {
         try {

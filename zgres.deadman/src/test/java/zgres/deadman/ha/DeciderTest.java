@@ -132,14 +132,21 @@ class DeciderTest {
     }
 
     @Test
-    void withTheFailsafeAReplicaThatHeardFromItsMasterRecentlyDoesNotTakeTheFreeLock() {
+    void withTheFailsafeAReplicaThatHeardFromItsMasterRecentlyDoesNotTakeTheFreeLockButLeavesAStandbyUpstream() {
         GroupState g = group(Optional.empty(), List.of(replica(A, 80, 1, Tags.NONE), replica(B, 90, 1, Tags.NONE)),
                 false);
+        // its upstream, the former master, publishes nothing (ZooKeeper expired its session): it may still serve
         Local heard = new Local(Local.DataDir.CLUSTER, true, standbyStatus(100, 1, true), Optional.empty(), true,
-                A.address(), 0, 0, 0, 3200, false);
+                "10.0.0.9:5432", 0, 0, 0, 3200, false);
         Decision d = decider.decide(obs(g, LockOwner.NONE, heard, Tags.NONE, 10_000, Lsn.ZERO));
         assertThat(d.situation()).isEqualTo(Situation.FAILSAFE_MASTER_HEARD);
         assertThat(d.reason()).contains("not taking the lock for 3200 ms more");
+        // its upstream publishes itself as a standby (a former master restarted as one): it stops following it
+        Local cascading = new Local(Local.DataDir.CLUSTER, true, standbyStatus(100, 1, true), Optional.empty(), true,
+                A.address(), 0, 0, 0, 3200, false);
+        Decision u = decider.decide(obs(g, LockOwner.NONE, cascading, Tags.NONE, 10_000, Lsn.ZERO));
+        assertThat(u.action()).isEqualTo(Action.UNFOLLOW);
+        assertThat(u.situation()).isEqualTo(Situation.FAILSAFE_UPSTREAM_STANDBY);
         Local quiet = new Local(Local.DataDir.CLUSTER, true, standbyStatus(100, 1, true), Optional.empty(), true,
                 A.address(), 0, 0, 0, 0, false);
         assertThat(decider.decide(obs(g, LockOwner.NONE, quiet, Tags.NONE, 10_000, Lsn.ZERO)).action())
