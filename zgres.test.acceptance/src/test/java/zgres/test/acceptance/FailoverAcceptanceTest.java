@@ -309,8 +309,7 @@ class FailoverAcceptanceTest {
                 in.skipNBytes(logFrom);
                 log = new String(in.readAllBytes());
             }
-            assertThat(log.lines().filter(l -> l.startsWith("\tat ")).toList())
-                    .as("stack traces while cut off:\n" + log).isEmpty();
+            assertThat(stackTraces(log)).as("stack traces while cut off:\n" + log).isEmpty();
             finish(n);
         } finally {
             g.zookeeperLink(m, FaultProxy.Mode.PASS);
@@ -415,6 +414,24 @@ class FailoverAcceptanceTest {
         tagged.set("nofailover", false);
         m.start();
         awaitRejoinedAsReplica(m, n);
+    }
+
+    /**
+     * @return the stack trace lines of a log, less Curator's own fault: its {@code PersistentNode} reads the
+     *         {@code Stat} of a check-exists that failed with a connection loss (a NullPointerException Curator logs
+     *         itself; nothing changes: the node is made again on reconnection, and zgres publishes afresh anyway)
+     */
+    static List<String> stackTraces(String log) {
+        List<String> traces = new java.util.ArrayList<>();
+        boolean curators = false;
+        for (String l : log.lines().toList()) {
+            if (!l.startsWith("\t")) {
+                curators = l.contains("\"org.apache.zookeeper.data.Stat.getEphemeralOwner()\"");
+            } else if (l.startsWith("\tat ") && !curators) {
+                traces.add(l);
+            }
+        }
+        return traces;
     }
 
     static Optional<Long> walReceiverPid(NodeProcess n) {
